@@ -1,0 +1,161 @@
+"""LOAD: read and validate a test set into a frozen :class:`TestSet`.
+
+References are held in sacrebleu's orientation, ``refs[k][i]``: k reference *streams*, each with
+N segments. This is the one orientation used everywhere in evalkit; nothing transposes it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ._io import read_lines
+from .errors import ConfigError, InputError
+
+__all__ = ["TestSet", "detect_lang", "load_testset", "parse_system_arg"]
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+\-]*$")
+_CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+@dataclass(frozen=True)
+class TestSet:
+    """A segment-aligned test set: k reference streams, optional sources, named candidate systems."""
+
+    __test__ = False  # not a pytest test class
+
+    name: str
+    lang: str
+    refs: tuple[tuple[str, ...], ...]
+    systems: Mapping[str, tuple[str, ...]]
+    sources: tuple[str, ...] | None = None
+    baseline: str | None = None
+    paths: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def n_segments(self) -> int:
+        return len(self.refs[0])
+
+    @property
+    def system_names(self) -> tuple[str, ...]:
+        return tuple(self.systems)
+
+    @property
+    def baseline_name(self) -> str:
+        """The system others are compared with: the named baseline, else the first system."""
+        return self.baseline or next(iter(self.systems))
+
+
+def detect_lang(lines: Iterable[str]) -> str:
+    """``zh`` when at least a fifth of the non-space characters are Han, else ``en``."""
+    han = total = 0
+    for line in lines:
+        total += sum(1 for ch in line if not ch.isspace())
+        han += len(_CJK_RE.findall(line))
+    return "zh" if total and han / total >= 0.2 else "en"
+
+
+def parse_system_arg(arg: str) -> tuple[str, str]:
+    """Split a ``NAME=PATH`` or ``PATH`` command-line argument into (name, path).
+
+    A bare path is named after its file name without the extension.
+    """
+    if "=" in arg:
+        name, _, path = arg.partition("=")
+        if not name or not path or not _NAME_RE.match(name):
+            raise ConfigError(
+                f"malformed system argument {arg!r}: expected NAME=PATH with NAME made of "
+                "letters, digits, '_', '-', '.', '+'"
+            )
+        return name, path
+    stem = Path(arg).name
+    name = stem.rsplit(".", 1)[0] if "." in stem.lstrip(".") else stem
+    return name or arg, arg
+
+
+def load_testset(
+    refs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    systems: Mapping[str, str | os.PathLike[str]] | Sequence[str],
+    *,
+    sources: str | os.PathLike[str] | None = None,
+    lang: str | None = None,
+    name: str | None = None,
+    baseline: str | None = None,
+) -> TestSet:
+    """Read references, candidates and optional sources; check that every file lines up.
+
+    ``systems`` is ``{name: path}`` or a list of ``PATH`` / ``NAME=PATH`` strings.
+    ``lang`` (the target language) is detected from the first reference when omitted.
+    """
+    ref_paths = [refs] if isinstance(refs, str | os.PathLike) else list(refs)
+    if not ref_paths:
+        raise ConfigError("at least one reference file is required")
+    pairs = _system_pairs(systems)
+    if not pairs:
+        raise ConfigError("at least one candidate (system output) file is required")
+
+    ref_streams = [read_lines(p) for p in ref_paths]
+    n = len(ref_streams[0])
+    for path, stream in zip(ref_paths[1:], ref_streams[1:], strict=True):
+        _check_count(path, len(stream), ref_paths[0], n, "reference")
+    src_lines = None
+    if sources is not None:
+        src_lines = read_lines(sources)
+        _check_count(sources, len(src_lines), ref_paths[0], n, "source")
+    hyps: dict[str, tuple[str, ...]] = {}
+    paths: dict[str, str] = {f"ref{k}": str(p) for k, p in enumerate(ref_paths)}
+    if sources is not None:
+        paths["source"] = str(sources)
+    for sys_name, path in pairs:
+        lines = read_lines(path)
+        _check_count(path, len(lines), ref_paths[0], n, "candidate")
+        hyps[sys_name] = lines
+        paths[f"system:{sys_name}"] = str(path)
+
+    lang = (lang or detect_lang(ref_streams[0])).lower()
+    if lang not in ("zh", "en"):
+        raise ConfigError(f"unsupported target language {lang!r}: use zh or en")
+    if baseline is not None and baseline not in hyps:
+        raise ConfigError(f"baseline {baseline!r} is not one of the systems: {', '.join(hyps)}")
+    return TestSet(
+        name=name or Path(ref_paths[0]).stem,
+        lang=lang,
+        refs=tuple(ref_streams),
+        systems=hyps,
+        sources=src_lines,
+        baseline=baseline,
+        paths=paths,
+    )
+
+
+def _system_pairs(
+    systems: Mapping[str, str | os.PathLike[str]] | Sequence[str],
+) -> list[tuple[str, str]]:
+    pairs = (
+        [(str(k), str(v)) for k, v in systems.items()]
+        if isinstance(systems, Mapping)
+        else [parse_system_arg(str(s)) for s in systems]
+    )
+    seen: dict[str, str] = {}
+    for sys_name, path in pairs:
+        if sys_name in seen:
+            raise ConfigError(
+                f"duplicate system name {sys_name!r} ({seen[sys_name]} and {path}); "
+                "name them with NAME=PATH"
+            )
+        seen[sys_name] = path
+    return pairs
+
+
+def _check_count(
+    path: str | os.PathLike[str], count: int, ref_path: str | os.PathLike[str], n: int, what: str
+) -> None:
+    if count != n:
+        raise InputError(
+            f"{what} has {count} lines but reference {ref_path} has {n}; "
+            "files must be segment-aligned, one segment per line",
+            path,
+        )

@@ -1,0 +1,112 @@
+"""Which Chinese script a text is written in: Simplified, Traditional, mixed, or neither.
+
+Each distinct Han character is classified once with OpenCC's own tables: a character that
+``t2s`` changes is Traditional-only, one that ``s2t`` changes is Simplified-only, and one that
+neither changes is shared by both scripts (neutral). The verdict drives ``--normalize auto``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ._opencc import converter
+
+__all__ = ["ScriptShare", "detect_script", "is_han"]
+
+_HAN_RANGES = (
+    (0x3400, 0x4DBF),
+    (0x4E00, 0x9FFF),
+    (0xF900, 0xFAFF),
+    (0x20000, 0x2EBEF),
+    (0x30000, 0x323AF),
+)
+
+#: Share of script-specific characters one script must hold for a clear verdict.
+DOMINANCE = 0.9
+
+
+def is_han(char: str) -> bool:
+    """True for a CJK unified or compatibility ideograph."""
+    cp = ord(char)
+    return any(lo <= cp <= hi for lo, hi in _HAN_RANGES)
+
+
+@dataclass(frozen=True)
+class ScriptShare:
+    """Counts of Han characters by script, over all occurrences (not distinct characters)."""
+
+    simplified: int
+    traditional: int
+    neutral: int
+    other: int
+
+    @property
+    def han(self) -> int:
+        return self.simplified + self.traditional + self.neutral
+
+    def share(self, kind: str) -> float:
+        """Share of Han characters of one kind (``simplified``, ``traditional``, ``neutral``)."""
+        return getattr(self, kind) / self.han if self.han else 0.0
+
+    @property
+    def verdict(self) -> str:
+        """``simplified``, ``traditional``, ``mixed``, ``neutral`` (no telling chars) or ``none``."""
+        if self.han == 0:
+            return "none"
+        marked = self.simplified + self.traditional
+        if marked == 0:
+            return "neutral"
+        if self.simplified >= DOMINANCE * marked:
+            return "simplified"
+        if self.traditional >= DOMINANCE * marked:
+            return "traditional"
+        return "mixed"
+
+    def as_dict(self) -> dict[str, float | int | str]:
+        return {
+            "verdict": self.verdict,
+            "han": self.han,
+            "simplified": self.simplified,
+            "traditional": self.traditional,
+            "neutral": self.neutral,
+            "simplified_share": round(self.share("simplified"), 6),
+            "traditional_share": round(self.share("traditional"), 6),
+            "neutral_share": round(self.share("neutral"), 6),
+        }
+
+
+def _classify(chars: list[str]) -> dict[str, str]:
+    """Classify distinct Han characters in two OpenCC calls (one per direction)."""
+    if not chars:
+        return {}
+    joined = "\n".join(chars)
+    to_simp = converter("t2s").convert(joined).split("\n")
+    to_trad = converter("s2t").convert(joined).split("\n")
+    kinds: dict[str, str] = {}
+    for ch, simp, trad in zip(chars, to_simp, to_trad, strict=True):
+        if simp != ch and trad == ch:
+            kinds[ch] = "traditional"
+        elif trad != ch and simp == ch:
+            kinds[ch] = "simplified"
+        else:
+            kinds[ch] = "neutral"
+    return kinds
+
+
+def detect_script(lines: Iterable[str]) -> ScriptShare:
+    """Count Simplified-only, Traditional-only and neutral Han characters in ``lines``."""
+    counts: Counter[str] = Counter()
+    other = 0
+    for line in lines:
+        for ch in line:
+            if is_han(ch):
+                counts[ch] += 1
+            elif not ch.isspace():
+                other += 1
+    kinds = _classify(sorted(counts))
+    totals = Counter()
+    for ch, n in counts.items():
+        totals[kinds[ch]] += n
+    return ScriptShare(totals["simplified"], totals["traditional"], totals["neutral"], other)

@@ -1,0 +1,173 @@
+"""Metric specifications over sacrebleu: extract statistics once, score from statistics.
+
+A :class:`MetricSpec` is a frozen description of one metric with every option that changes its
+number. It builds the sacrebleu object that defines the metric, extracts the per-segment
+sufficient statistics as an ``N × d`` array in sacrebleu's own layout, and turns summed
+statistics back into a score with sacrebleu's own closed form, so corpus scores are the sacrebleu
+CLI's to the last digit. Segment-level scores come from the same rows (sentence BLEU uses
+sacrebleu's sentence default, effective order), so text is tokenized exactly once per system.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+from sacrebleu.metrics import BLEU, CHRF, TER
+from sacrebleu.utils import sum_of_lists
+
+from .errors import ConfigError
+
+__all__ = [
+    "METRIC_NAMES",
+    "TOKENIZERS",
+    "MetricSpec",
+    "default_tokenizer",
+    "make_metric",
+    "parse_metric_names",
+]
+
+METRIC_NAMES: tuple[str, ...] = ("bleu", "chrf", "chrf++", "ter")
+"""Metrics evalkit computes, in display order."""
+
+TOKENIZERS: tuple[str, ...] = tuple(sorted(BLEU.TOKENIZERS))
+"""BLEU tokenizers sacrebleu knows (``13a``, ``zh``, ``intl``, ``char``, …)."""
+
+_TOKENIZER_FOR_LANG = {"zh": "zh", "en": "13a"}
+
+
+def default_tokenizer(lang: str) -> str:
+    """sacrebleu's BLEU tokenizer for a target language: ``zh`` for Chinese, ``13a`` otherwise."""
+    return _TOKENIZER_FOR_LANG.get(lang, "13a")
+
+
+def _did_you_mean(word: str, choices: Sequence[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    return f"{hint} Valid: {', '.join(choices)}."
+
+
+def parse_metric_names(names: str | Sequence[str]) -> tuple[str, ...]:
+    """Split ``"bleu,chrf"`` (or a list) into known, de-duplicated metric names."""
+    items = names.split(",") if isinstance(names, str) else list(names)
+    out: list[str] = []
+    for raw in items:
+        name = raw.strip().lower()
+        if not name:
+            continue
+        if name not in METRIC_NAMES:
+            raise ConfigError(f"unknown metric {raw.strip()!r}.{_did_you_mean(name, METRIC_NAMES)}")
+        if name not in out:
+            out.append(name)
+    if not out:
+        raise ConfigError("no metric given; choose from " + ", ".join(METRIC_NAMES))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One metric and every option that changes its number.
+
+    ``tokenize`` applies to BLEU only. TER on a Chinese target uses sacrebleu's
+    ``asian_support`` + ``normalized`` options unless ``ter_plain`` is set: plain TER treats an
+    unsegmented Chinese line as roughly one token and scores every system near 100.
+    """
+
+    name: str
+    lang: str = "en"
+    tokenize: str | None = None
+    lowercase: bool = False
+    ter_plain: bool = False
+
+    def __post_init__(self) -> None:
+        if self.name not in METRIC_NAMES:
+            raise ConfigError(
+                f"unknown metric {self.name!r}.{_did_you_mean(self.name, METRIC_NAMES)}"
+            )
+        if self.tokenize is not None and self.tokenize not in TOKENIZERS:
+            raise ConfigError(
+                f"unknown tokenizer {self.tokenize!r}.{_did_you_mean(self.tokenize, TOKENIZERS)}"
+            )
+
+    @property
+    def higher_is_better(self) -> bool:
+        """TER counts edits, so lower is better; every other metric is a similarity."""
+        return self.name != "ter"
+
+    @property
+    def label(self) -> str:
+        return {"bleu": "BLEU", "chrf": "chrF2", "chrf++": "chrF2++", "ter": "TER"}[self.name]
+
+    @cached_property
+    def sacrebleu_metric(self) -> BLEU | CHRF | TER:
+        """The sacrebleu object that defines this metric (no references cached)."""
+        if self.name == "bleu":
+            return BLEU(
+                tokenize=self.tokenize or default_tokenizer(self.lang),
+                lowercase=self.lowercase,
+                trg_lang=self.lang,
+            )
+        if self.name in ("chrf", "chrf++"):
+            return CHRF(word_order=2 if self.name == "chrf++" else 0, lowercase=self.lowercase)
+        asian = self.lang == "zh" and not self.ter_plain
+        return TER(normalized=asian, asian_support=asian, case_sensitive=False)
+
+    @cached_property
+    def _sentence_bleu(self) -> BLEU:
+        return BLEU(
+            tokenize=self.tokenize or default_tokenizer(self.lang),
+            lowercase=self.lowercase,
+            effective_order=True,
+            trg_lang=self.lang,
+        )
+
+    def signature(self, n_refs: int) -> str:
+        """sacrebleu's signature string, exactly as its CLI prints it for ``n_refs`` references."""
+        metric = self.sacrebleu_metric
+        args = dict(vars(metric), num_refs=n_refs)
+        return str(metric._SIGNATURE_TYPE(args).format())
+
+    def extract_stats(self, hyps: Sequence[str], refs: Sequence[Sequence[str]]) -> np.ndarray:
+        """Per-segment sufficient statistics, ``N × d``, in sacrebleu's layout.
+
+        ``refs`` is k reference streams of N segments each (``refs[k][i]``), as in sacrebleu.
+        """
+        metric = self.sacrebleu_metric
+        rows = metric._extract_corpus_statistics(list(hyps), [list(r) for r in refs])
+        dtype = np.float64 if self.name == "ter" else np.int64
+        width = len(rows[0]) if rows else 0
+        return np.asarray(rows, dtype=dtype).reshape(len(rows), width)
+
+    def corpus_score(self, stats: np.ndarray) -> float:
+        """The corpus score from per-segment statistics, summed as sacrebleu sums them."""
+        rows = stats.tolist()
+        return float(self.sacrebleu_metric._compute_score_from_stats(sum_of_lists(rows)).score)
+
+    def segment_scores(self, stats: np.ndarray) -> np.ndarray:
+        """One score per segment: sentence BLEU (effective order), sentence chrF, sentence TER."""
+        metric = self._sentence_bleu if self.name == "bleu" else self.sacrebleu_metric
+        return np.array(
+            [metric._compute_score_from_stats(row).score for row in stats.tolist()],
+            dtype=np.float64,
+        )
+
+
+def make_metric(
+    name: str,
+    lang: str,
+    *,
+    tokenize: str | None = None,
+    lowercase: bool = False,
+    ter_plain: bool = False,
+) -> MetricSpec:
+    """Build a :class:`MetricSpec` with evalkit's language-aware defaults."""
+    return MetricSpec(
+        name=name.lower(),
+        lang=lang,
+        tokenize=tokenize if name.lower() == "bleu" else None,
+        lowercase=lowercase,
+        ter_plain=ter_plain if name.lower() == "ter" else False,
+    )

@@ -1,0 +1,350 @@
+"""TABLE: the Results value object, its pandas views and its versioned JSON form.
+
+Everything downstream (terminal tables, CSV, the gate, the HTML report) reads a :class:`Results`;
+nothing downstream recomputes a score. The JSON form carries the segment texts and per-segment
+scores too, so ``evalkit report results.json`` can rebuild the full report from the file alone.
+
+Schema versions:
+    1 — first release: testsets → systems → scores / raw_scores / vs_baseline, plus segments.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from .errors import InputError
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Comparison",
+    "MetricScore",
+    "Results",
+    "SegmentData",
+    "SystemResult",
+    "TestSetResult",
+]
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class MetricScore:
+    """A corpus score with the sacrebleu signature that reproduces it and an optional CI."""
+
+    score: float
+    signature: str
+    ci: tuple[float, float] | None = None
+    ci_mean: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"score": self.score, "signature": self.signature}
+        if self.ci is not None:
+            out["ci"] = list(self.ci)
+            out["ci_mean"] = self.ci_mean
+        return out
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> MetricScore:
+        ci = d.get("ci")
+        return cls(
+            score=float(d["score"]),
+            signature=str(d["signature"]),
+            ci=None if ci is None else (float(ci[0]), float(ci[1])),
+            ci_mean=None if d.get("ci_mean") is None else float(d["ci_mean"]),
+        )
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A system against another on one metric: delta (system − other) and a paired p-value."""
+
+    delta: float
+    p_value: float | None = None
+    test: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"delta": self.delta, "p_value": self.p_value, "test": self.test}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Comparison:
+        p = d.get("p_value")
+        return cls(float(d["delta"]), None if p is None else float(p), d.get("test"))
+
+
+@dataclass(frozen=True)
+class SystemResult:
+    """One system on one test set: normalized and raw scores, comparison with the baseline."""
+
+    name: str
+    scores: Mapping[str, MetricScore]
+    raw_scores: Mapping[str, MetricScore]
+    vs_baseline: Mapping[str, Comparison] = field(default_factory=dict)
+    changed_segments: int = 0
+    script: Mapping[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "scores": {k: v.to_dict() for k, v in self.scores.items()},
+            "raw_scores": {k: v.to_dict() for k, v in self.raw_scores.items()},
+            "vs_baseline": {k: v.to_dict() for k, v in self.vs_baseline.items()},
+            "changed_segments": self.changed_segments,
+            "script": None if self.script is None else dict(self.script),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> SystemResult:
+        return cls(
+            name=d["name"],
+            scores={k: MetricScore.from_dict(v) for k, v in d["scores"].items()},
+            raw_scores={k: MetricScore.from_dict(v) for k, v in d["raw_scores"].items()},
+            vs_baseline={k: Comparison.from_dict(v) for k, v in d.get("vs_baseline", {}).items()},
+            changed_segments=int(d.get("changed_segments", 0)),
+            script=d.get("script"),
+        )
+
+
+@dataclass(frozen=True)
+class SegmentData:
+    """Texts and per-segment scores of one test set (texts as read, before normalization).
+
+    ``scores[system][metric]`` and ``raw_scores[...]`` are lists of N floats; ``changed[system]``
+    says, per segment, whether normalization changed that candidate line.
+    """
+
+    sources: tuple[str, ...] | None
+    refs: tuple[tuple[str, ...], ...]
+    hyps: Mapping[str, tuple[str, ...]]
+    scores: Mapping[str, Mapping[str, tuple[float, ...]]]
+    raw_scores: Mapping[str, Mapping[str, tuple[float, ...]]]
+    changed: Mapping[str, tuple[bool, ...]]
+    ref_changed: tuple[bool, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sources": None if self.sources is None else list(self.sources),
+            "refs": [list(r) for r in self.refs],
+            "hyps": {k: list(v) for k, v in self.hyps.items()},
+            "scores": {s: {m: list(v) for m, v in d.items()} for s, d in self.scores.items()},
+            "raw_scores": {
+                s: {m: list(v) for m, v in d.items()} for s, d in self.raw_scores.items()
+            },
+            "changed": {k: list(v) for k, v in self.changed.items()},
+            "ref_changed": list(self.ref_changed),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> SegmentData:
+        def table(t: Mapping[str, Mapping[str, list[float]]]) -> dict[str, dict[str, tuple]]:
+            return {
+                s: {m: tuple(float(x) for x in v) for m, v in dd.items()} for s, dd in t.items()
+            }
+
+        return cls(
+            sources=None if d.get("sources") is None else tuple(d["sources"]),
+            refs=tuple(tuple(r) for r in d["refs"]),
+            hyps={k: tuple(v) for k, v in d["hyps"].items()},
+            scores=table(d["scores"]),
+            raw_scores=table(d["raw_scores"]),
+            changed={k: tuple(bool(x) for x in v) for k, v in d["changed"].items()},
+            ref_changed=tuple(bool(x) for x in d["ref_changed"]),
+        )
+
+
+@dataclass(frozen=True)
+class TestSetResult:
+    """All systems scored on one test set with one normalization."""
+
+    __test__ = False
+
+    name: str
+    lang: str
+    segments: int
+    metrics: tuple[str, ...]
+    normalization: Mapping[str, Any]
+    baseline: str
+    systems: tuple[SystemResult, ...]
+    segment_data: SegmentData
+    reference_script: Mapping[str, Any] | None = None
+    pairwise: Mapping[str, Mapping[str, Mapping[str, Comparison]]] = field(default_factory=dict)
+    stats: Mapping[str, Any] = field(default_factory=dict)
+
+    def system(self, name: str) -> SystemResult:
+        for s in self.systems:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "lang": self.lang,
+            "segments": self.segments,
+            "metrics": list(self.metrics),
+            "normalization": dict(self.normalization),
+            "reference_script": None
+            if self.reference_script is None
+            else dict(self.reference_script),
+            "baseline": self.baseline,
+            "stats": dict(self.stats),
+            "systems": [s.to_dict() for s in self.systems],
+            "pairwise": {
+                m: {a: {b: c.to_dict() for b, c in row.items()} for a, row in mat.items()}
+                for m, mat in self.pairwise.items()
+            },
+            "segment_data": self.segment_data.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> TestSetResult:
+        return cls(
+            name=d["name"],
+            lang=d["lang"],
+            segments=int(d["segments"]),
+            metrics=tuple(d["metrics"]),
+            normalization=d["normalization"],
+            reference_script=d.get("reference_script"),
+            baseline=d["baseline"],
+            stats=d.get("stats", {}),
+            systems=tuple(SystemResult.from_dict(s) for s in d["systems"]),
+            pairwise={
+                m: {
+                    a: {b: Comparison.from_dict(c) for b, c in row.items()}
+                    for a, row in mat.items()
+                }
+                for m, mat in d.get("pairwise", {}).items()
+            },
+            segment_data=SegmentData.from_dict(d["segment_data"]),
+        )
+
+
+@dataclass(frozen=True)
+class Results:
+    """Everything one evaluation produced; rendered by render/, report/ and judged by gate."""
+
+    testsets: tuple[TestSetResult, ...]
+    evalkit_version: str
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    def testset(self, name: str) -> TestSetResult:
+        for t in self.testsets:
+            if t.name == name:
+                return t
+        raise KeyError(name)
+
+    @property
+    def systems(self) -> pd.DataFrame:
+        """One row per (test set, system, metric): score, raw score, CI, delta, p-value."""
+        rows = []
+        for ts in self.testsets:
+            for sr in ts.systems:
+                for metric in ts.metrics:
+                    sc = sr.scores[metric]
+                    raw = sr.raw_scores[metric]
+                    cmp_ = sr.vs_baseline.get(metric)
+                    rows.append(
+                        {
+                            "testset": ts.name,
+                            "system": sr.name,
+                            "metric": metric,
+                            "score": sc.score,
+                            "raw_score": raw.score,
+                            "ci_low": sc.ci[0] if sc.ci else math.nan,
+                            "ci_high": sc.ci[1] if sc.ci else math.nan,
+                            "delta": cmp_.delta if cmp_ else math.nan,
+                            "p_value": cmp_.p_value
+                            if cmp_ and cmp_.p_value is not None
+                            else math.nan,
+                            "baseline": ts.baseline,
+                            "changed_segments": sr.changed_segments,
+                            "signature": sc.signature,
+                            "normalization": ts.normalization.get("signature", ""),
+                        }
+                    )
+        return pd.DataFrame(rows, columns=_SYSTEM_COLUMNS)
+
+    @property
+    def segments(self) -> pd.DataFrame:
+        """One row per (test set, segment, system): candidate text, per-metric segment scores."""
+        frames = []
+        for ts in self.testsets:
+            sd = ts.segment_data
+            for sr in ts.systems:
+                data: dict[str, Any] = {
+                    "testset": ts.name,
+                    "segment": range(1, ts.segments + 1),
+                    "system": sr.name,
+                    "hypothesis": sd.hyps[sr.name],
+                    "reference": sd.refs[0],
+                }
+                for metric in ts.metrics:
+                    data[metric] = sd.scores[sr.name][metric]
+                for metric in ts.metrics:
+                    data[f"raw_{metric}"] = sd.raw_scores[sr.name][metric]
+                data["normalization_changed"] = sd.changed[sr.name]
+                frames.append(pd.DataFrame(data))
+        if not frames:
+            return pd.DataFrame()
+        return pd.concat(frames, ignore_index=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA_VERSION,
+            "evalkit_version": self.evalkit_version,
+            "meta": dict(self.meta),
+            "testsets": [t.to_dict() for t in self.testsets],
+        }
+
+    def to_json(self, indent: int | None = 1) -> str:
+        """Deterministic JSON: same inputs and seed give byte-identical text."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent, allow_nan=False) + "\n"
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Results:
+        return cls(
+            testsets=tuple(TestSetResult.from_dict(t) for t in d["testsets"]),
+            evalkit_version=d["evalkit_version"],
+            meta=d.get("meta", {}),
+        )
+
+    @classmethod
+    def from_json(cls, text: str, path: str | None = None) -> Results:
+        """Parse :meth:`to_json` output; a wrong schema or a damaged file is an InputError."""
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"not valid JSON: {exc.msg}", path, exc.lineno, exc.colno) from exc
+        if not isinstance(d, dict) or "schema" not in d:
+            raise InputError("not an evalkit results file (no 'schema' key)", path)
+        if d["schema"] != SCHEMA_VERSION:
+            raise InputError(
+                f"results schema {d['schema']!r} is not supported (this evalkit reads {SCHEMA_VERSION})",
+                path,
+            )
+        try:
+            return cls.from_dict(d)
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise InputError(f"malformed evalkit results file: missing or bad {exc}", path) from exc
+
+
+_SYSTEM_COLUMNS = [
+    "testset",
+    "system",
+    "metric",
+    "score",
+    "raw_score",
+    "ci_low",
+    "ci_high",
+    "delta",
+    "p_value",
+    "baseline",
+    "changed_segments",
+    "signature",
+    "normalization",
+]
