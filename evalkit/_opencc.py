@@ -23,6 +23,7 @@ def converter(config: str) -> opencc.OpenCC:
         close = difflib.get_close_matches(name, OPENCC_CONFIGS, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise ConfigError(
-            f"unknown OpenCC config {config!r}.{hint} Valid: none, auto, {', '.join(OPENCC_CONFIGS)}."
+            f"unknown OpenCC config {config!r}.{hint} "
+            f"Valid: none, auto, {', '.join(OPENCC_CONFIGS)}."
         )
     return opencc.OpenCC(name)

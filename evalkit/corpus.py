@@ -23,7 +23,7 @@ _CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 @dataclass(frozen=True)
 class TestSet:
-    """A segment-aligned test set: k reference streams, optional sources, named candidate systems."""
+    """A segment-aligned test set: k reference streams, optional sources, named systems."""
 
     __test__ = False  # not a pytest test class
 

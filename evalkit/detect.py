@@ -52,7 +52,7 @@ class ScriptShare:
 
     @property
     def verdict(self) -> str:
-        """``simplified``, ``traditional``, ``mixed``, ``neutral`` (no telling chars) or ``none``."""
+        """``simplified``, ``traditional``, ``mixed``, ``neutral`` (no telling chars), ``none``."""
         if self.han == 0:
             return "none"
         marked = self.simplified + self.traditional

@@ -324,7 +324,8 @@ class Results:
             raise InputError("not an evalkit results file (no 'schema' key)", path)
         if d["schema"] != SCHEMA_VERSION:
             raise InputError(
-                f"results schema {d['schema']!r} is not supported (this evalkit reads {SCHEMA_VERSION})",
+                f"results schema {d['schema']!r} is not supported "
+                f"(this evalkit reads {SCHEMA_VERSION})",
                 path,
             )
         try:
