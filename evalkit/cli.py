@@ -1,0 +1,256 @@
+"""The command line: a thin click group over the Python API.
+
+Each command merges defaults < suite.toml < flags, calls the API, and prints or writes the
+rendered result. :class:`~evalkit.errors.EvalkitError` becomes one line on stderr and exit 2;
+a failed gate is exit 1. Heavy modules are imported inside the commands so ``--help`` is quick.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from . import __version__
+from .errors import EvalkitError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
+
+
+def _handle_errors(func: F) -> F:
+    """Turn EvalkitError into ``evalkit: error: <file>:<line>: <problem>`` and exit 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        try:
+            return func(*args, **kwargs)
+        except EvalkitError as exc:
+            if ctx.find_root().params.get("debug"):
+                raise
+            click.echo(f"evalkit: error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("evalkit: interrupted; no output file was written", err=True)
+            ctx.exit(130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="evalkit")
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+def main(debug: bool) -> None:
+    """Score Chinese↔English translations exactly as sacrebleu does, with script normalization.
+
+    \b
+    Examples:
+      evalkit run                                  # the bundled suite → reports/seed-article/
+      evalkit score --ref ref.zh sysA.zh B=sysB.zh # BLEU, chrF, chrF++, TER with signatures
+      evalkit detect output.zh                     # Simplified / Traditional / mixed
+    """
+
+
+def _stdout_is_tty() -> bool:
+    return sys.stdout.isatty()
+
+
+def _emit(text: str, output: str | None) -> None:
+    from ._io import write_atomic
+
+    if output:
+        write_atomic(output, text)
+    else:
+        click.echo(text, nl=False)
+
+
+# --- score -------------------------------------------------------------------------------------
+
+_FORMAT = click.Choice(["table", "json", "csv", "markdown"])
+
+
+@main.command()
+@click.option(
+    "--ref",
+    "refs",
+    multiple=True,
+    required=True,
+    metavar="REF",
+    help="Reference file (repeat for several references).",
+)
+@click.option("--src", "source", metavar="SRC", help="Source file (shown in reports).")
+@click.option(
+    "--lang",
+    type=click.Choice(["zh", "en"]),
+    help="Target language [default: detected from the reference].",
+)
+@click.option(
+    "--metrics",
+    default="bleu,chrf,chrf++,ter",
+    show_default=True,
+    help="Comma-separated metrics: bleu, chrf, chrf++, ter.",
+)
+@click.option(
+    "--normalize",
+    "normalize",
+    default="auto",
+    show_default=True,
+    metavar="MODE",
+    help="auto | none | an OpenCC config (t2s, s2t, tw2sp, s2twp, hk2s, …).",
+)
+@click.option(
+    "--punct", is_flag=True, help="Also fold punctuation and full-width variants (「」/“”, ，/,)."
+)
+@click.option(
+    "--tokenize",
+    metavar="TOK",
+    help="BLEU tokenizer [default: zh for a Chinese target, 13a otherwise].",
+)
+@click.option(
+    "--ter-plain",
+    is_flag=True,
+    help="Plain sacrebleu TER for Chinese (default there: asian_support+normalized).",
+)
+@click.option("--baseline", metavar="NAME", help="System others are compared with [first].")
+@click.option("--format", "fmt", type=_FORMAT, default="table", show_default=True)
+@click.option("--output", "-o", metavar="PATH", help="Write the rendered output here (atomically).")
+@click.argument("hyps", nargs=-1, required=True, metavar="HYP...")
+@_handle_errors
+def score(
+    refs: tuple[str, ...],
+    source: str | None,
+    lang: str | None,
+    metrics: str,
+    normalize: str,
+    punct: bool,
+    tokenize: str | None,
+    ter_plain: bool,
+    baseline: str | None,
+    fmt: str,
+    output: str | None,
+    hyps: tuple[str, ...],
+) -> None:
+    """Score candidate files HYP (PATH or NAME=PATH) against the references."""
+    from .corpus import load_testset
+    from .evaluate import evaluate
+    from .metrics import parse_metric_names
+    from .render import render
+
+    names = parse_metric_names(metrics)
+    ts = load_testset(list(refs), list(hyps), sources=source, lang=lang, baseline=baseline)
+    results = evaluate(ts, names, normalize, punct=punct, tokenize=tokenize, ter_plain=ter_plain)
+    _emit(render(results, fmt, color=_stdout_is_tty() and not output), output)
+
+
+# --- run ---------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("suite_path", required=False, metavar="[SUITE.toml]", default="fixtures/suite.toml")
+@click.option("--output-dir", metavar="DIR", help="Where to write [default: reports/<suite>/].")
+@click.option(
+    "--format",
+    "fmt",
+    type=_FORMAT,
+    default="table",
+    show_default=True,
+    help="What to print on stdout.",
+)
+@_handle_errors
+def run(suite_path: str, output_dir: str | None, fmt: str) -> None:
+    """Evaluate a suite; write results.json and segments.csv under reports/<suite>/."""
+    from ._io import write_atomic
+    from .evaluate import evaluate
+    from .render import render, render_segments_csv
+    from .suite import load_suite
+
+    suite = load_suite(suite_path)
+    testsets = [spec.load() for spec in suite.testsets]
+    results = evaluate(
+        testsets,
+        suite.metrics,
+        suite.normalize,
+        punct=suite.punct,
+        tokenize=suite.tokenize,
+        ter_plain=suite.ter_plain,
+        meta={"suite": suite.name},
+    )
+    out = Path(output_dir) if output_dir else suite.output_dir
+    write_atomic(out / "results.json", results.to_json())
+    write_atomic(out / "segments.csv", render_segments_csv(results))
+    click.echo(render(results, fmt, color=_stdout_is_tty()), nl=False)
+    click.echo(f"wrote {out / 'results.json'} and {out / 'segments.csv'}", err=True)
+
+
+# --- detect / normalize -----------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("file", metavar="FILE")
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@_handle_errors
+def detect(file: str, as_json: bool) -> None:
+    """Share of Simplified-only, Traditional-only and neutral Han characters; a verdict."""
+    import json
+
+    from ._io import read_lines
+    from .detect import detect_script
+
+    share = detect_script(read_lines(file))
+    if as_json:
+        click.echo(json.dumps({"file": file, **share.as_dict()}, ensure_ascii=False))
+        return
+    click.echo(f"{file}: {share.verdict}")
+    click.echo(f"  Han characters  {share.han}")
+    for kind in ("simplified", "traditional", "neutral"):
+        click.echo(
+            f"  {kind + '-only' if kind != 'neutral' else 'neutral':<16}"
+            f"{getattr(share, kind):>6}  {share.share(kind):6.1%}"
+        )
+
+
+@main.command()
+@click.argument("file", metavar="FILE")
+@click.option(
+    "--config",
+    "config",
+    default="t2s",
+    show_default=True,
+    metavar="CONFIG",
+    help="OpenCC config (t2s, s2t, tw2sp, s2twp, hk2s, …) or none.",
+)
+@click.option("--punct", is_flag=True, help="Also fold punctuation and full-width variants.")
+@click.option(
+    "--diff", "show_diff", is_flag=True, help="Show only the changed lines, before and after."
+)
+@click.option("--output", "-o", metavar="PATH", help="Write the normalized text here.")
+@_handle_errors
+def normalize(file: str, config: str, punct: bool, show_diff: bool, output: str | None) -> None:
+    """Normalize FILE's script (and punctuation); print the result or what changed."""
+    from ._io import read_lines
+    from .normalize import resolve_normalizer
+
+    lines = read_lines(file)
+    norm = resolve_normalizer(config, lang="zh", punct=punct)
+    result = norm.apply(lines)
+    if show_diff:
+        out = []
+        for i, (before, after, changed) in enumerate(
+            zip(lines, result.lines, result.changed, strict=True), 1
+        ):
+            if changed:
+                out += [f"{file}:{i}", f"- {before}", f"+ {after}"]
+        out.append(f"{result.n_changed} of {len(lines)} lines changed ({norm.describe()})")
+        _emit("\n".join(out) + "\n", output)
+    else:
+        _emit("\n".join(result.lines) + "\n", output)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

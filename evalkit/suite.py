@@ -1,0 +1,246 @@
+"""suite.toml → a frozen :class:`SuiteConfig`, validated on load with one-line errors.
+
+A suite names test sets (references, optional source, candidate systems) and the settings used to
+score them. Precedence, lowest first: evalkit's defaults < the suite file < command-line flags
+(the CLI applies the last step with :meth:`SuiteConfig.with_overrides`). Paths in the file are
+relative to the file. Unknown keys are errors, so a typo never silently changes an evaluation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .corpus import TestSet, load_testset
+from .errors import ConfigError
+from .metrics import parse_metric_names
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = ["DEFAULT_SUITE", "SuiteConfig", "SystemSpec", "TestSetSpec", "load_suite"]
+
+DEFAULT_SUITE = Path("fixtures/suite.toml")
+
+_SUITE_KEYS = {
+    "name",
+    "metrics",
+    "normalize",
+    "punct",
+    "tokenize",
+    "ter_plain",
+    "bootstrap",
+    "paired",
+    "seed",
+    "confidence",
+    "output",
+    "description",
+}
+_TESTSET_KEYS = {"name", "lang", "source", "refs", "systems", "baseline"}
+_TOP_KEYS = {"suite", "testsets", "gate"}
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+\-]*$")
+
+
+@dataclass(frozen=True)
+class SystemSpec:
+    """A candidate system: a file of outputs (translator-backed systems come later)."""
+
+    name: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class TestSetSpec:
+    """One test set as declared in the suite; :meth:`load` reads and validates its files."""
+
+    __test__ = False
+
+    name: str
+    lang: str | None
+    refs: tuple[Path, ...]
+    systems: tuple[SystemSpec, ...]
+    source: Path | None = None
+    baseline: str | None = None
+
+    def load(self) -> TestSet:
+        return load_testset(
+            [str(p) for p in self.refs],
+            {s.name: str(s.path) for s in self.systems},
+            sources=None if self.source is None else str(self.source),
+            lang=self.lang,
+            name=self.name,
+            baseline=self.baseline,
+        )
+
+
+@dataclass(frozen=True)
+class SuiteConfig:
+    """A whole suite: settings plus test sets. Values here are the suite's, before CLI flags."""
+
+    name: str
+    path: Path | None
+    testsets: tuple[TestSetSpec, ...]
+    metrics: tuple[str, ...] = ("bleu", "chrf", "chrf++", "ter")
+    normalize: str = "auto"
+    punct: bool = False
+    tokenize: str | None = None
+    ter_plain: bool = False
+    bootstrap: int = 1000
+    paired: str = "bs"
+    seed: int = 12345
+    confidence: float = 0.95
+    output: Path | None = None
+    gate: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def output_dir(self) -> Path:
+        """Where ``evalkit run`` writes: ``reports/<suite name>/`` unless the suite says."""
+        return self.output if self.output is not None else Path("reports") / self.name
+
+    def with_overrides(self, **overrides: Any) -> SuiteConfig:
+        """Apply command-line flags; ``None`` means 'not given on the command line'."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return dataclasses.replace(self, **given)
+
+
+def load_suite(path: str | Path = DEFAULT_SUITE) -> SuiteConfig:
+    """Read and validate a suite file; every problem is a ConfigError naming file and line."""
+    p = Path(path)
+    if not p.exists():
+        raise ConfigError("suite file not found", p)
+    if p.is_dir():
+        raise ConfigError("is a directory, expected a suite .toml file", p)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError("suite file is not valid UTF-8", p) from exc
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None)
+        col = getattr(exc, "colno", None)
+        msg = getattr(exc, "msg", None) or str(exc)
+        if line is None:
+            m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+            if m:
+                line, col = int(m.group(1)), int(m.group(2))
+                msg = str(exc)[: m.start()].strip()
+        raise ConfigError(f"TOML syntax error: {msg}", p, line, col) from exc
+    return _build(data, p)
+
+
+def _check_keys(table: Mapping[str, Any], allowed: set[str], where: str, path: Path) -> None:
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise ConfigError(
+            f"unknown key {unknown[0]!r} in {where}; allowed: {', '.join(sorted(allowed))}", path
+        )
+
+
+def _typed(value: Any, kind: type | tuple[type, ...], key: str, path: Path) -> Any:
+    if isinstance(value, bool) and kind in (int, float):
+        raise ConfigError(f"{key} must be a number, got {value!r}", path)
+    if not isinstance(value, kind):
+        names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+        raise ConfigError(f"{key} must be a {names}, got {value!r}", path)
+    return value
+
+
+def _build(data: Mapping[str, Any], path: Path) -> SuiteConfig:
+    _check_keys(data, _TOP_KEYS, "the suite file", path)
+    suite = data.get("suite", {})
+    _typed(suite, dict, "[suite]", path)
+    _check_keys(suite, _SUITE_KEYS, "[suite]", path)
+    base = path.parent
+    raw_sets = data.get("testsets")
+    if not raw_sets:
+        raise ConfigError("suite declares no [[testsets]]", path)
+    _typed(raw_sets, list, "testsets", path)
+    testsets = tuple(_testset(t, i, base, path) for i, t in enumerate(raw_sets, 1))
+    seen: set[str] = set()
+    for ts in testsets:
+        if ts.name in seen:
+            raise ConfigError(f"duplicate test set name {ts.name!r}", path)
+        seen.add(ts.name)
+
+    kwargs: dict[str, Any] = {}
+    if "metrics" in suite:
+        kwargs["metrics"] = parse_metric_names(
+            _typed(suite["metrics"], (list, str), "metrics", path)
+        )
+    for key, kind in (
+        ("normalize", str),
+        ("punct", bool),
+        ("tokenize", str),
+        ("ter_plain", bool),
+        ("bootstrap", int),
+        ("paired", str),
+        ("seed", int),
+        ("confidence", float),
+    ):
+        if key in suite:
+            kwargs[key] = _typed(suite[key], kind, f"[suite].{key}", path)
+    if "output" in suite:
+        kwargs["output"] = base / _typed(suite["output"], str, "[suite].output", path)
+    name = _typed(suite.get("name", path.stem), str, "[suite].name", path)
+    if not _NAME_RE.match(name):
+        raise ConfigError(f"[suite].name {name!r} must be letters, digits, '_', '-', '.'", path)
+    gate = _typed(data.get("gate", {}), dict, "[gate]", path)
+    return SuiteConfig(name=name, path=path, testsets=testsets, gate=gate, **kwargs)
+
+
+def _testset(t: Any, index: int, base: Path, path: Path) -> TestSetSpec:
+    where = f"[[testsets]] #{index}"
+    _typed(t, dict, where, path)
+    _check_keys(t, _TESTSET_KEYS, where, path)
+    name = _typed(t.get("name", f"testset{index}"), str, f"{where}.name", path)
+    where = f"test set {name!r}"
+    refs = t.get("refs")
+    if isinstance(refs, str):
+        refs = [refs]
+    if not refs:
+        raise ConfigError(f"{where} has no refs", path)
+    ref_paths = tuple(
+        _existing(base, _typed(r, str, f"{where}.refs", path), where, path) for r in refs
+    )
+    systems_raw = _typed(t.get("systems", {}), dict, f"{where}.systems", path)
+    if not systems_raw:
+        raise ConfigError(f"{where} has no systems", path)
+    systems = []
+    for sys_name, value in systems_raw.items():
+        if not _NAME_RE.match(sys_name):
+            raise ConfigError(f"{where}: invalid system name {sys_name!r}", path)
+        rel = _typed(value, str, f"{where}.systems.{sys_name}", path)
+        systems.append(SystemSpec(sys_name, _existing(base, rel, where, path)))
+    source = t.get("source")
+    lang = t.get("lang")
+    if lang is not None and lang not in ("zh", "en"):
+        raise ConfigError(f"{where}: lang must be 'zh' or 'en', got {lang!r}", path)
+    baseline = t.get("baseline")
+    if baseline is not None and baseline not in systems_raw:
+        raise ConfigError(
+            f"{where}: baseline {baseline!r} is not one of its systems ({', '.join(systems_raw)})",
+            path,
+        )
+    return TestSetSpec(
+        name=name,
+        lang=lang,
+        refs=ref_paths,
+        systems=tuple(systems),
+        source=None
+        if source is None
+        else _existing(base, _typed(source, str, "source", path), where, path),
+        baseline=baseline,
+    )
+
+
+def _existing(base: Path, rel: str, where: str, path: Path) -> Path:
+    p = base / rel
+    if not p.exists():
+        raise ConfigError(f"{where} names a file that does not exist: {p}", path)
+    return p
