@@ -13,6 +13,7 @@ from importlib.metadata import version as _pkg_version
 
 import numpy as np
 
+from .cache import StatsCache, stats_key
 from .corpus import TestSet
 from .detect import detect_script
 from .metrics import MetricSpec, make_metric, parse_metric_names
@@ -31,6 +32,7 @@ __all__ = ["DEFAULT_METRICS", "evaluate", "versions"]
 DEFAULT_METRICS: tuple[str, ...] = ("bleu", "chrf", "chrf++", "ter")
 
 Progress = Callable[[str], None]
+"""Called with a short description before each system is scored (the CLI draws a bar)."""
 
 
 def versions() -> dict[str, str]:
@@ -60,18 +62,21 @@ def evaluate(
     tokenize: str | None = None,
     ter_plain: bool = False,
     progress: Progress | None = None,
+    cache: StatsCache | None = None,
     meta: dict[str, object] | None = None,
 ) -> Results:
     """Score every system of every test set; return one :class:`Results`.
 
     ``normalizer`` is ``"auto"`` (the reference's dominant script for a Chinese target),
     ``"none"``, an OpenCC config name, or a :class:`Normalizer`. Scores are reported both raw
-    and normalized; normalization is applied to references and candidates alike.
+    and normalized; normalization is applied to references and candidates alike. With a
+    ``cache``, statistics already extracted for identical inputs are reused.
     """
     sets = [testsets] if isinstance(testsets, TestSet) else list(testsets)
     names = parse_metric_names(metrics)
     results = [
-        _evaluate_one(ts, names, normalizer, punct, tokenize, ter_plain, progress) for ts in sets
+        _evaluate_one(ts, names, normalizer, punct, tokenize, ter_plain, progress, cache)
+        for ts in sets
     ]
     info = {"versions": versions(), **(meta or {})}
     return Results(testsets=tuple(results), evalkit_version=info["versions"]["evalkit"], meta=info)
@@ -85,6 +90,7 @@ def _evaluate_one(
     tokenize: str | None,
     ter_plain: bool,
     progress: Progress | None,
+    cache: StatsCache | None,
 ) -> TestSetResult:
     ref_script = detect_script(ts.refs[0]) if ts.lang == "zh" else None
     norm = resolve_normalizer(
@@ -112,9 +118,11 @@ def _evaluate_one(
         raw_stats: dict[str, np.ndarray] = {}
         norm_stats: dict[str, np.ndarray] = {}
         for spec in specs:
-            raw_stats[spec.name] = spec.extract_stats(hyps, ts.refs)
+            raw_stats[spec.name] = _extract(spec, hyps, ts.refs, Normalizer(), cache)
             norm_stats[spec.name] = (
-                raw_stats[spec.name] if same_text else spec.extract_stats(norm_hyps.lines, refs_n)
+                raw_stats[spec.name]
+                if same_text
+                else _extract(spec, norm_hyps.lines, refs_n, norm, cache)
             )
         all_stats[sys_name] = _SystemStats(raw_stats, norm_stats)
         systems.append(
@@ -156,6 +164,20 @@ def _evaluate_one(
         ),
         reference_script=ref_script.as_dict() if ref_script else None,
     )
+
+
+def _extract(
+    spec: MetricSpec,
+    hyps: Sequence[str],
+    refs: Sequence[Sequence[str]],
+    norm: Normalizer,
+    cache: StatsCache | None,
+) -> np.ndarray:
+    """Statistics for one (system, metric, normalization), through the cache when there is one."""
+    if cache is None:
+        return spec.extract_stats(hyps, refs)
+    key = stats_key(spec.signature(len(refs)), norm.describe(), "sacrebleu", refs, hyps)
+    return cache.get_or_compute(key, lambda: spec.extract_stats(hyps, refs))
 
 
 def _scores(

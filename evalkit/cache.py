@@ -1,0 +1,105 @@
+"""A persistent, content-addressed cache of per-segment statistics.
+
+A CI re-run on unchanged outputs should skip extraction entirely. Each entry is keyed by a
+SHA-256 over everything that determines the statistics: the metric signature, the normalization,
+the extraction engine, the reference streams and the hypothesis lines (all after
+normalization). An entry stores its own key and a checksum of its array bytes; a corrupt,
+truncated or mismatched entry is detected, discarded and recomputed — never trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ._io import write_atomic
+
+__all__ = ["StatsCache", "stats_key"]
+
+_FORMAT = "evalkit-stats-cache-1"
+
+
+def _feed_lines(h: hashlib._Hash, lines: Sequence[str]) -> None:
+    h.update(len(lines).to_bytes(8, "little"))
+    for line in lines:
+        data = line.encode("utf-8")
+        h.update(len(data).to_bytes(8, "little"))
+        h.update(data)
+
+
+def stats_key(
+    signature: str,
+    normalization: str,
+    engine: str,
+    refs: Sequence[Sequence[str]],
+    hyps: Sequence[str],
+) -> str:
+    """Hex digest identifying one statistics array; lengths are hashed so no two inputs collide
+    by concatenation."""
+    h = hashlib.sha256()
+    for part in (_FORMAT, signature, normalization, engine):
+        _feed_lines(h, [part])
+    h.update(len(refs).to_bytes(8, "little"))
+    for stream in refs:
+        _feed_lines(h, stream)
+    _feed_lines(h, hyps)
+    return h.hexdigest()
+
+
+class StatsCache:
+    """Statistics arrays stored as ``<dir>/<key[:2]>/<key>.npz``; counts hits and misses."""
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.directory = Path(directory)
+        self.hits = 0
+        self.misses = 0
+        self.repaired = 0
+
+    def _path(self, key: str) -> Path:
+        return self.directory / key[:2] / f"{key}.npz"
+
+    def get(self, key: str) -> np.ndarray | None:
+        """The cached array for ``key``, or None when absent or not trustworthy."""
+        path = self._path(key)
+        if not path.exists():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                stored_key = str(npz["key"])
+                stats = npz["stats"]
+                checksum = str(npz["checksum"])
+        except Exception:  # noqa: BLE001 - any unreadable entry is simply recomputed
+            self.repaired += 1
+            return None
+        if stored_key != key or checksum != _checksum(stats):
+            self.repaired += 1
+            return None
+        return stats
+
+    def put(self, key: str, stats: np.ndarray) -> None:
+        buf = io.BytesIO()
+        np.savez(buf, key=np.array(key), stats=stats, checksum=np.array(_checksum(stats)))
+        write_atomic(self._path(key), buf.getvalue())
+
+    def get_or_compute(self, key: str, compute: Callable[[], np.ndarray]) -> np.ndarray:
+        cached = self.get(key)
+        if cached is not None:
+            self.hits += 1
+            return cached
+        self.misses += 1
+        stats = compute()
+        self.put(key, stats)
+        return stats
+
+
+def _checksum(stats: np.ndarray) -> str:
+    h = hashlib.sha256()
+    h.update(str(stats.dtype).encode())
+    h.update(repr(stats.shape).encode())
+    h.update(np.ascontiguousarray(stats).tobytes())
+    return h.hexdigest()
