@@ -63,17 +63,34 @@ def read_lines(path: str | os.PathLike[str]) -> tuple[str, ...]:
 def atomic_writer(
     path: str | os.PathLike[str], mode: str = "w", encoding: str | None = "utf-8"
 ) -> Iterator[IO]:
-    """Open a temporary sibling of ``path``; rename it over ``path`` only if the block succeeds."""
+    """Open a temporary sibling of ``path``; rename it over ``path`` only if the block succeeds.
+
+    A destination that cannot be written (a directory, a parent that is a file, no permission)
+    is an :class:`InputError` naming it, never a traceback.
+    """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    if target.is_dir():
+        raise InputError("is a directory; give a file name to write the output to", target)
+    blocking = next((p for p in target.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise InputError(f"cannot write the output file: {blocking} is not a directory", target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise InputError(f"cannot write the output file: {exc.strerror or exc}", target) from exc
     try:
         kwargs = {"encoding": encoding, "newline": ""} if "b" not in mode else {}
         with os.fdopen(fd, mode, **kwargs) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, target)
+        try:
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise InputError(
+                f"cannot write the output file: {exc.strerror or exc}", target
+            ) from exc
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
