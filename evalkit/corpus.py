@@ -78,7 +78,7 @@ def parse_system_arg(arg: str) -> tuple[str, str]:
 
 def load_testset(
     refs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
-    systems: Mapping[str, str | os.PathLike[str]] | Sequence[str],
+    systems: Mapping[str, str | os.PathLike[str]] | Sequence[str] | str | os.PathLike[str],
     *,
     sources: str | os.PathLike[str] | None = None,
     lang: str | None = None,
@@ -87,7 +87,7 @@ def load_testset(
 ) -> TestSet:
     """Read references, candidates and optional sources; check that every file lines up.
 
-    ``systems`` is ``{name: path}`` or a list of ``PATH`` / ``NAME=PATH`` strings.
+    ``systems`` is ``{name: path}``, a list of ``PATH`` / ``NAME=PATH`` strings, or one of them.
     ``lang`` (the target language) is detected from the first reference when omitted.
     """
     ref_paths = [refs] if isinstance(refs, str | os.PathLike) else list(refs)
@@ -132,8 +132,10 @@ def load_testset(
 
 
 def _system_pairs(
-    systems: Mapping[str, str | os.PathLike[str]] | Sequence[str],
+    systems: Mapping[str, str | os.PathLike[str]] | Sequence[str] | str | os.PathLike[str],
 ) -> list[tuple[str, str]]:
+    if isinstance(systems, str | os.PathLike):
+        systems = [os.fspath(systems)]  # one file, not a sequence of one-character paths
     pairs = (
         [(str(k), str(v)) for k, v in systems.items()]
         if isinstance(systems, Mapping)
