@@ -163,7 +163,13 @@ def make_metric(
     lowercase: bool = False,
     ter_plain: bool = False,
 ) -> MetricSpec:
-    """Build a :class:`MetricSpec` with evalkit's language-aware defaults."""
+    """Build a :class:`MetricSpec` with evalkit's language-aware defaults.
+
+    ``tokenize`` is validated even when ``name`` is not BLEU (where it is ignored), so a typo in
+    a tokenizer name is an error whichever metrics were asked for.
+    """
+    if tokenize is not None and tokenize not in TOKENIZERS:
+        raise ConfigError(f"unknown tokenizer {tokenize!r}.{_did_you_mean(tokenize, TOKENIZERS)}")
     return MetricSpec(
         name=name.lower(),
         lang=lang,
