@@ -1,0 +1,222 @@
+"""Vectorised tokenization: many lines -> one flat array of token ids plus tokens per line.
+
+The ``13a``, ``zh`` and ``intl`` tokenizers are regex pipelines in sacrebleu, applied one line at
+a time. Here they are re-expressed as *token breaks* on the code points of all lines at once (see
+:func:`_run_breaks` for why that is exact), the broken text is split by ``str.split`` in one C
+call, and tokens get integer ids from a dict. Ids only need to be consistent within one block.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+import numpy as np
+
+from ._tables import BLOCK, DASH, ISO, RUN, WS, chrf_punct_table, tokenizer_table, whitespace_table
+
+__all__ = [
+    "char_ids",
+    "encode",
+    "preprocess_13a",
+    "remove_punctuation_ids",
+    "split_ids",
+    "tokenize_ids",
+]
+
+_SPACE = np.uint32(32)
+
+
+def encode(lines: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Code points of all lines back to back (uint32) and the line offsets (``N + 1``)."""
+    text = "".join(lines)
+    cp = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+    offsets = np.zeros(len(lines) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, lines), dtype=np.int64, count=len(lines)), out=offsets[1:])
+    return cp, offsets
+
+
+def _vocab_ids(tokens: list[str]) -> np.ndarray:
+    """Integer id per token (the index of its first occurrence): equal ids iff equal strings."""
+    vocab: dict[str, int] = {}
+    return np.fromiter(
+        map(vocab.setdefault, tokens, itertools.count()), dtype=np.int64, count=len(tokens)
+    )
+
+
+def _ids_from_breaks(
+    cp: np.ndarray, offsets: np.ndarray, ws: np.ndarray, brk: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Tokens = maximal non-whitespace stretches, additionally cut before each ``brk`` position.
+
+    ``brk`` has one entry per code point plus one; line starts are always cuts. A space is
+    inserted before every token start, and the rebuilt text is split once, in C.
+    """
+    n = cp.size
+    start = np.empty(n, dtype=bool)
+    if n:
+        start[0] = True
+        np.copyto(start[1:], ws[:-1])
+    start |= brk[:n]
+    start[offsets[:-1][offsets[:-1] < n]] = True
+    start &= ~ws
+    csum = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(start, out=csum[1:])
+    per_line = csum[offsets[1:]] - csum[offsets[:-1]]
+    n_tok = int(csum[-1])
+    out = np.full(n + n_tok, _SPACE, dtype=np.uint32)
+    out[np.arange(n, dtype=np.int64) + csum[1:]] = cp
+    tokens = out.tobytes().decode("utf-32-le", "surrogatepass").split()
+    if len(tokens) != n_tok:  # pragma: no cover - would mean the whitespace table is wrong
+        raise AssertionError("token count mismatch in vectorised tokenizer")
+    return _vocab_ids(tokens), per_line
+
+
+def _line_start_mask(offsets: np.ndarray, n: int) -> np.ndarray:
+    """``n + 1`` flags: True where a line starts (and at the end of the text)."""
+    mask = np.zeros(n + 1, dtype=bool)
+    mask[offsets] = True
+    return mask
+
+
+def _run_breaks(
+    flags: np.ndarray, line_start: np.ndarray, brk: np.ndarray, padded: bool
+) -> None:
+    """Mark the RUN characters that the two "unless next to a digit" regexes split off.
+
+    The regex pair ``(X)(Y) -> '\\1 \\2 '`` then ``(Y)(X) -> ' \\1 \\2'`` (Y the run class, e.g.
+    ``[.,]``; X its complement among non-blockers, e.g. ``[^0-9]``) is applied by left-to-right,
+    non-overlapping substitution. Within a maximal run ``a..b`` of Y characters the first pass
+    splits every other character, starting at ``a`` if ``a`` has a non-blocking predecessor,
+    else at ``a + 1``; it thereby surrounds those characters with spaces, which leaves every Y
+    character isolated, so the second pass splits each one that has a non-blocking successor.
+    Net effect: every Y character is split off except ``b`` when ``b`` was skipped by the first
+    pass and is followed by a blocker or by nothing. ``padded`` (13a) puts a space before and
+    after each line, i.e. a non-blocking neighbour; zh and intl see nothing there.
+    """
+    idx = np.flatnonzero(flags & RUN)
+    if not idx.size:
+        return
+    m = idx.size
+    new = np.empty(m, dtype=bool)
+    new[0] = True
+    np.not_equal(idx[1:], idx[:-1] + 1, out=new[1:])
+    new[1:] |= line_start[idx[1:]]
+    run_of = np.cumsum(new) - 1
+    first = idx[new]
+    run_end_pos = idx[np.flatnonzero(np.append(new[1:], True))]
+    fl = np.append(flags, np.uint8(0))
+    has_prev = ~line_start[first]
+    prev_block = has_prev & ((fl[first - 1] & BLOCK) != 0)
+    first_in_a = ~prev_block if padded else has_prev & ~prev_block
+    nxt = run_end_pos + 1
+    has_next = ~line_start[nxt]
+    next_block = has_next & ((fl[nxt] & BLOCK) != 0)
+    keep_last = next_block if padded else ~has_next | next_block
+    k = idx - first[run_of]
+    in_a = (k % 2 == 0) == first_in_a[run_of]
+    glued = (idx == run_end_pos[run_of]) & ~in_a & keep_last[run_of]
+    split = idx[~glued]
+    brk[split] = True
+    brk[split + 1] = True
+
+
+def _dash_breaks(flags: np.ndarray, line_start: np.ndarray, brk: np.ndarray) -> None:
+    """``([0-9])(-) -> '\\1 \\2 '``: a dash right after a digit is split off on both sides."""
+    idx = np.flatnonzero(flags & DASH)
+    if not idx.size:
+        return
+    fl = np.append(flags, np.uint8(0))
+    hit = idx[~line_start[idx] & ((fl[idx - 1] & BLOCK) != 0)]
+    brk[hit] = True
+    brk[hit + 1] = True
+
+
+def tokenize_ids(lines: Sequence[str], tokenize: str) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids and tokens per line for sacrebleu's ``13a``, ``zh`` or ``intl`` tokenizer.
+
+    ``lines`` must already be what sacrebleu hands the tokenizer's regexes: lowercased,
+    ``rstrip``-ed, and additionally ``strip``-ped for zh and through :func:`preprocess_13a` for 13a.
+    """
+    cp, offsets = encode(lines)
+    n = cp.size
+    flags = tokenizer_table(tokenize)[cp]
+    ws = (flags & WS) != 0
+    line_start = _line_start_mask(offsets, n)
+    brk = np.zeros(n + 1, dtype=bool)
+    iso = (flags & ISO) != 0
+    brk[:n] |= iso
+    brk[1:] |= iso
+    _run_breaks(flags, line_start, brk, padded=tokenize == "13a")
+    if tokenize != "intl":
+        _dash_breaks(flags, line_start, brk)
+    return _ids_from_breaks(cp, offsets, ws, brk)
+
+
+def preprocess_13a(lines: list[str]) -> list[str]:
+    """13a's language-independent part (skipped tags, hyphenated line breaks, entities).
+
+    Applied line by line, in sacrebleu's order, and only when some line needs it.
+    """
+    joined = "".join(lines)
+    steps = []
+    if "<skipped>" in joined:
+        steps.append(("<skipped>", ""))
+    if "\n" in joined:
+        steps += [("-\n", ""), ("\n", " ")]
+    if "&" in joined:
+        steps += [("&quot;", '"'), ("&amp;", "&"), ("&lt;", "<"), ("&gt;", ">")]
+    for old, new in steps:
+        lines = [line.replace(old, new) for line in lines]
+    return lines
+
+
+def split_ids(lines: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Whitespace tokens (the ``none`` tokenizer): ids and tokens per line."""
+    split = [line.split() for line in lines]
+    per_line = np.fromiter(map(len, split), dtype=np.int64, count=len(split))
+    return _vocab_ids(list(itertools.chain.from_iterable(split))), per_line
+
+
+def char_ids(lines: Sequence[str], keep_whitespace: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Code points as ids (the ``char`` tokenizer, chrF's characters) and characters per line.
+
+    Whitespace is dropped unless ``keep_whitespace`` (chrF's ``whitespace=True``).
+    """
+    cp, offsets = encode(lines)
+    if keep_whitespace:
+        return cp.astype(np.int64), np.diff(offsets)
+    keep = ~whitespace_table()[cp]
+    csum = np.zeros(cp.size + 1, dtype=np.int64)
+    np.cumsum(keep, out=csum[1:])
+    return cp[keep].astype(np.int64), csum[offsets[1:]] - csum[offsets[:-1]]
+
+
+def remove_punctuation_ids(lines: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """chrF++ word tokens: ``CHRF._remove_punctuation`` of each line, as ids and counts.
+
+    Each whitespace word longer than one character loses a trailing punctuation mark to a token
+    of its own, or else a leading one.
+    """
+    cp, offsets = encode(lines)
+    n = cp.size
+    ws = whitespace_table()[cp]
+    line_start = _line_start_mask(offsets, n)
+    inword = ~ws
+    starts_mask = inword.copy()
+    if n:
+        starts_mask[1:] &= ws[:-1] | line_start[1:n]
+    ends_mask = inword.copy()
+    if n:
+        ends_mask[:-1] &= ws[1:] | line_start[1:n]
+    starts = np.flatnonzero(starts_mask)
+    ends = np.flatnonzero(ends_mask)
+    brk = np.zeros(n + 1, dtype=bool)
+    if starts.size:
+        punct = chrf_punct_table()
+        long = ends > starts
+        tail = long & punct[cp[ends]]
+        head = long & ~tail & punct[cp[starts]]
+        brk[ends[tail]] = True
+        brk[starts[head] + 1] = True
+    return _ids_from_breaks(cp, offsets, ws, brk)
