@@ -1,0 +1,153 @@
+"""Results: a value that round-trips through versioned JSON and exposes tidy pandas tables."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+import evalkit
+from evalkit.errors import InputError
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+METRICS = ["bleu", "chrf"]  # the shape does not depend on which metrics; these two are quick
+
+SYSTEM_COLUMNS = [
+    "testset",
+    "system",
+    "metric",
+    "score",
+    "raw_score",
+    "ci_low",
+    "ci_high",
+    "delta",
+    "p_value",
+    "baseline",
+    "changed_segments",
+    "signature",
+    "normalization",
+]
+
+
+@pytest.fixture(scope="module")
+def results() -> evalkit.Results:
+    suite = evalkit.load_suite(FIXTURES / "suite.toml")
+    return evalkit.evaluate([spec.load() for spec in suite.testsets], METRICS, normalizer="auto")
+
+
+@pytest.fixture(scope="module")
+def shape() -> list[tuple[str, int, int]]:
+    """(test set, number of systems, number of segments) as declared by the bundled suite."""
+    suite = evalkit.load_suite(FIXTURES / "suite.toml")
+    return [
+        (t.name, len(t.systems), len(t.refs[0].read_text("utf-8").splitlines()))
+        for t in suite.testsets
+    ]
+
+
+def test_json_round_trip_gives_an_equal_results(results: evalkit.Results) -> None:
+    text = results.to_json()
+    back = evalkit.Results.from_json(text)
+    assert back == results
+    assert back.to_json() == text  # and it is stable: serialising again gives the same bytes
+
+
+def test_json_is_deterministic(results: evalkit.Results) -> None:
+    suite = evalkit.load_suite(FIXTURES / "suite.toml")
+    again = evalkit.evaluate([spec.load() for spec in suite.testsets], METRICS, normalizer="auto")
+    assert again.to_json() == results.to_json()
+
+
+def test_json_has_the_documented_top_level_shape(results: evalkit.Results) -> None:
+    d = json.loads(results.to_json())
+    assert d["schema"] == 1
+    assert d["evalkit_version"] == evalkit.__version__
+    ts = d["testsets"][0]
+    assert {"name", "lang", "segments", "normalization", "systems"} <= set(ts)
+    assert {"config", "punct"} <= set(ts["normalization"])
+    sysd = ts["systems"][0]
+    assert {"name", "scores", "raw_scores", "vs_baseline"} <= set(sysd)
+    assert {"score", "signature"} <= set(sysd["scores"]["bleu"])
+
+
+@pytest.mark.parametrize(
+    ("mutate", "words"),
+    [
+        # why: a file from a future evalkit must be refused, not half-read
+        pytest.param(lambda d: d.update(schema=2), "schema 2", id="newer-schema"),
+        # why: an old, unversioned file
+        pytest.param(lambda d: d.pop("schema"), "no 'schema'", id="no-schema"),
+        # why: a schema written as a string is not schema 1
+        pytest.param(lambda d: d.update(schema="1"), "schema '1'", id="string-schema"),
+        # why: a damaged file with the right schema is still an InputError, not a KeyError
+        pytest.param(lambda d: d.pop("testsets"), "malformed", id="missing-testsets"),
+    ],
+)
+def test_a_wrong_or_damaged_results_file_is_an_input_error(
+    results: evalkit.Results, mutate, words: str
+) -> None:
+    d = json.loads(results.to_json())
+    mutate(d)
+    with pytest.raises(InputError, match=words) as info:
+        evalkit.Results.from_json(json.dumps(d), path="reports/x/results.json")
+    assert str(info.value).startswith("reports/x/results.json")
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ('{\n "schema": 1,\n oops\n}', 3),  # why: a hand-edited file: the line is reported
+        ("[1, 2]", None),  # why: valid JSON but not an object
+    ],
+)
+def test_invalid_json_is_an_input_error_with_its_line(text: str, line: int | None) -> None:
+    with pytest.raises(InputError) as info:
+        evalkit.Results.from_json(text, path="r.json")
+    assert info.value.path == "r.json"
+    assert info.value.line == line
+
+
+def test_systems_table_has_one_row_per_testset_system_and_metric(
+    results: evalkit.Results, shape
+) -> None:
+    df = results.systems
+    assert list(df.columns) == SYSTEM_COLUMNS
+    assert len(df) == sum(n_sys for _, n_sys, _ in shape) * len(METRICS)
+    assert list(df["testset"].unique()) == [name for name, _, _ in shape]
+    # the baseline has no delta; every other system's delta is its score minus the baseline's
+    for (testset, metric), group in df.groupby(["testset", "metric"], sort=False):
+        base = group[group["system"] == group["baseline"]]
+        assert len(base) == 1 and math.isnan(base["delta"].iloc[0])
+        others = group[group["system"] != group["baseline"]]
+        expected = others["score"] - base["score"].iloc[0]
+        assert (others["delta"] == expected).all(), (testset, metric)
+
+
+def test_segments_table_has_one_row_per_testset_segment_and_system(
+    results: evalkit.Results, shape
+) -> None:
+    df = results.segments
+    assert len(df) == sum(n_sys * n_seg for _, n_sys, n_seg in shape)
+    required = {"testset", "segment", "system", "hypothesis", "reference"}
+    assert required | set(METRICS) | {f"raw_{m}" for m in METRICS} <= set(df.columns)
+    for name, n_sys, n_seg in shape:
+        part = df[df["testset"] == name]
+        assert part["system"].nunique() == n_sys
+        assert sorted(part["segment"].unique()) == list(range(1, n_seg + 1))  # 1-based
+    # the segment scores are the ones kept in the Results value
+    tr = results.testset("en-zh")
+    row = df[(df["testset"] == "en-zh") & (df["system"] == "traditional")]
+    assert tuple(row["bleu"]) == tr.segment_data.scores["traditional"]["bleu"]
+    assert tuple(row["raw_bleu"]) == tr.segment_data.raw_scores["traditional"]["bleu"]
+
+
+def test_raw_and_normalized_scores_are_both_kept(results: evalkit.Results) -> None:
+    tr = results.testset("en-zh")
+    assert tr.normalization["config"] == "t2s"
+    trad = tr.system("traditional")
+    assert trad.changed_segments == 12
+    assert trad.scores["bleu"].score > trad.raw_scores["bleu"].score
+    strong = tr.system("strong")
+    assert strong.scores == strong.raw_scores  # nothing to convert in a Simplified candidate
