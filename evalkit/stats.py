@@ -1,0 +1,433 @@
+"""Bootstrap confidence intervals and paired significance tests on sufficient statistics.
+
+Why: sacrebleu rescores one resample at a time from Python lists. Here every resample's summed
+statistics come from one product of a count (or 0/1 mask) matrix with the N × d statistics, and
+all resamples are scored in one vectorised call. The random draws, the float32 sums, and the
+CI and p-value arithmetic follow sacrebleu 2.x ``significance.py`` step by step, so with the same
+seed the numbers are the ones ``sacrebleu --confidence`` / ``--paired-bs`` / ``--paired-ar``
+print, normally bit for bit. The seed is a parameter (default 12345, sacrebleu's default); the
+``SACREBLEU_SEED`` environment variable is never read.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from .errors import ConfigError, EvalkitError, MismatchError
+
+__all__ = [
+    "DEFAULT_SEED",
+    "ConfidenceInterval",
+    "PairedResult",
+    "ScoreFn",
+    "bootstrap_ci",
+    "bootstrap_counts",
+    "paired_approximate_randomization",
+    "paired_bootstrap",
+]
+
+ScoreFn = Callable[[np.ndarray], np.ndarray]
+"""Maps summed statistics ``(B, d)`` to scores ``(B,)``, e.g. ``partial(bleu_scores, ...)``."""
+
+DEFAULT_SEED = 12345
+"""sacrebleu's default seed (its ``SACREBLEU_SEED``), so default results match its CLI."""
+
+_F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
+_F32_EXACT = 2.0**24  # every integer up to here is a float32
+_F64_EXACT = 2.0**53
+_CHUNK_CELLS = 1 << 22  # count/mask rows per matrix product: at most 4 Mi cells (32 MiB)
+
+
+@dataclass(frozen=True)
+class ConfidenceInterval:
+    """A bootstrap estimate as sacrebleu reports it: ``mean ± half_width`` around the resamples.
+
+    ``score`` is the real corpus score. ``low``/``high`` are the resample scores at the
+    percentile positions; ``half_width`` is half their distance (sacrebleu prints mean ± that,
+    which is not the interval ``[low, high]`` unless the resamples are symmetric).
+    """
+
+    score: float
+    mean: float
+    half_width: float
+    low: float
+    high: float
+    confidence: float
+    n_samples: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class PairedResult:
+    """One system against the baseline; ``delta`` is system score minus baseline score.
+
+    ``p_value`` is sacrebleu's two-sided p-value, so it does not depend on the direction;
+    ``improved`` uses ``higher_is_better`` to say whether the delta goes the good way (for TER a
+    negative delta is an improvement). ``mean ± half_width`` is the system's 95% bootstrap
+    estimate (``None`` when approximate randomisation ran without one). ``n`` counts bootstrap
+    resamples (``paired-bs``) or randomisation trials (``paired-ar``).
+    """
+
+    test: str
+    score: float
+    baseline_score: float
+    delta: float
+    p_value: float
+    mean: float | None
+    half_width: float | None
+    n: int
+    n_confidence: int
+    seed: int
+    higher_is_better: bool
+
+    @property
+    def improved(self) -> bool:
+        """Whether the system beats the baseline in the metric's own direction."""
+        return self.delta > 0 if self.higher_is_better else self.delta < 0
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def _check_int(name: str, value: object, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _check_confidence(confidence: object) -> Fraction:
+    """The level as an exact decimal fraction, so 0.95 gives sacrebleu's ``n // 40`` exactly."""
+    if isinstance(confidence, bool) or not isinstance(confidence, int | float | np.floating):
+        raise ConfigError(f"confidence must be a number in (0, 1), got {confidence!r}")
+    if not (math.isfinite(confidence) and 0 < confidence < 1):
+        raise ConfigError(f"confidence must be strictly between 0 and 1, got {confidence!r}")
+    return Fraction(repr(float(confidence)))
+
+
+def _segment_stats(stats: object, name: str) -> np.ndarray:
+    """A validated float64 ``(N, d)`` copy of per-segment statistics."""
+    arr = np.asarray(stats)
+    if arr.dtype.kind not in "biuf":
+        raise EvalkitError(f"{name} must be numeric statistics, got dtype {arr.dtype}")
+    if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] < 1:
+        raise MismatchError(f"{name} must be an N x d array with N >= 1, got shape {arr.shape}")
+    out = np.array(arr, dtype=_F64, order="C")
+    if not np.all(np.isfinite(out)):
+        raise EvalkitError(f"{name} contains NaN or infinity")
+    return out
+
+
+def _system_stats(baseline: np.ndarray, systems: Sequence[object]) -> list[np.ndarray]:
+    if isinstance(systems, np.ndarray) and systems.ndim == 2:
+        raise ConfigError("systems must be a sequence of N x d arrays, not one array")
+    out = []
+    for i, s in enumerate(systems):
+        arr = _segment_stats(s, f"systems[{i}]")
+        if arr.shape != baseline.shape:
+            raise MismatchError(
+                f"systems[{i}] statistics have shape {arr.shape}, baseline has {baseline.shape}"
+            )
+        out.append(arr)
+    return out
+
+
+def _score(score_fn: ScoreFn, rows: np.ndarray) -> np.ndarray:
+    """Call ``score_fn`` and insist on one score per row (its dtype is kept: it matters)."""
+    out = np.asarray(score_fn(rows))
+    if out.shape != (rows.shape[0],):
+        raise ConfigError(
+            f"score_fn must map ({rows.shape[0]}, d) statistics to ({rows.shape[0]},) scores, "
+            f"got shape {out.shape}"
+        )
+    return out
+
+
+def _corpus_score(score_fn: ScoreFn, stats: np.ndarray) -> float:
+    """The real score: rows summed in order in float64, like sacrebleu's ``sum_of_lists``."""
+    return float(_score(score_fn, stats.sum(axis=0)[None, :])[0])
+
+
+# ----------------------------------------------------------------------------- resampling
+
+
+@contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """BLAS threads fight over the shared cores and make the products 10-18x slower."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+def _bootstrap_indices(n_segments: int, n_samples: int, seed: int) -> np.ndarray:
+    """Exactly the draw of sacrebleu's ``_bootstrap_resample`` / ``_paired_bs_test``."""
+    rng = np.random.default_rng(seed)
+    return rng.choice(n_segments, size=(n_samples, n_segments), replace=True)
+
+
+def _chunk_rows(n_cols: int) -> int:
+    return max(1, _CHUNK_CELLS // max(1, n_cols))
+
+
+def _counts(idxs: np.ndarray, n_segments: int) -> np.ndarray:
+    rows = idxs.shape[0]
+    flat = (idxs + (np.arange(rows) * n_segments)[:, None]).ravel()
+    counts = np.bincount(flat, minlength=rows * n_segments)
+    return counts.reshape(rows, n_segments).astype(_F64)
+
+
+def bootstrap_counts(n_segments: int, n_samples: int, seed: int = DEFAULT_SEED) -> np.ndarray:
+    """How often each segment is drawn in each resample, ``(n_samples, n_segments)`` float64.
+
+    The draws are sacrebleu's (``default_rng(seed).choice(N, (B, N))``), so ``counts @ stats``
+    gives every resample's summed statistics in one product.
+    """
+    n = _check_int("n_segments", n_segments, 1)
+    b = _check_int("n_samples", n_samples, 1)
+    s = _check_int("seed", seed, 0)
+    return _counts(_bootstrap_indices(n, b, s), n)
+
+
+def _float32_resample_sums(stats: np.ndarray, idxs: np.ndarray) -> np.ndarray:
+    """Each resample's column sums exactly as sacrebleu gets them: float32 rows summed in order.
+
+    When the statistics are non-negative integers and no resample sum exceeds 2**24, every
+    float32 partial sum is exact, so an exact float64 count-matrix product rounded to float32 is
+    the same number. Otherwise (huge corpora, fractional TER lengths) float32 rounding depends
+    on the order, and the sum is replayed segment by segment in float32 as NumPy does it.
+    """
+    s32 = stats.astype(_F32)
+    n_samples, n_segments = idxs.shape
+    if np.all(s32 >= 0) and np.array_equal(s32, np.trunc(s32)):
+        s64 = s32.astype(_F64)
+        sums = np.empty((n_samples, s64.shape[1]), dtype=_F64)
+        step = _chunk_rows(n_segments)
+        for start in range(0, n_samples, step):
+            block = slice(start, start + step)
+            sums[block] = _counts(idxs[block], n_segments) @ s64
+        if sums.size == 0 or sums.max() <= _F32_EXACT:
+            return sums.astype(_F32)
+    acc = s32[idxs[:, 0]]
+    for j in range(1, n_segments):
+        acc += s32[idxs[:, j]]
+    return acc
+
+
+def _ar_shuffled_sums(
+    baseline: np.ndarray, systems: list[np.ndarray], pos: np.ndarray
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per system, sacrebleu's ``pos @ bl + neg @ sys`` and ``neg @ bl + pos @ sys``.
+
+    Integer statistics (all but multi-reference TER) are summed exactly, so one product of the
+    mask with every system's statistics side by side gives them all: with D = bl - sys,
+    shuffled A = sys_total + pos @ D and B = bl_total - pos @ D. Fractional statistics repeat
+    sacrebleu's own products so the float64 rounding is the same.
+    """
+    stacked = np.hstack([baseline, *systems])
+    d = baseline.shape[1]
+    exact = np.array_equal(stacked, np.trunc(stacked)) and np.abs(stacked).sum() < _F64_EXACT
+    out = []
+    if exact:
+        n_trials, n_segments = pos.shape
+        prod = np.empty((n_trials, stacked.shape[1]), dtype=_F64)
+        step = _chunk_rows(n_segments)
+        for start in range(0, n_trials, step):
+            block = slice(start, start + step)
+            prod[block] = pos[block].astype(_F64) @ stacked
+        totals = stacked.sum(axis=0)
+        pos_bl, bl_total = prod[:, :d], totals[:d]
+        for i in range(len(systems)):
+            cols = slice(d * (i + 1), d * (i + 2))
+            pos_sys, sys_total = prod[:, cols], totals[cols]
+            shuf_a = pos_bl + (sys_total - pos_sys)
+            shuf_b = (bl_total - pos_bl) + pos_sys
+            # sacrebleu's rows here are int64 (bool @ int lists); the dtype reaches the scorer.
+            out.append((shuf_a.astype(np.int64), shuf_b.astype(np.int64)))
+        return out
+    neg = ~pos
+    pos_bl, neg_bl = pos @ baseline, neg @ baseline
+    for sys_stats in systems:
+        out.append((pos_bl + neg @ sys_stats, neg_bl + pos @ sys_stats))
+    return out
+
+
+# ----------------------------------------------------------------------------- estimates
+
+
+def _lower_index(n: int, confidence: Fraction) -> int:
+    """sacrebleu's ``n // 40`` for 95%, generalised as ``floor(n * (1 - confidence) / 2)``."""
+    return math.floor(n * (1 - confidence) / 2)
+
+
+def _paired_ci(scores: np.ndarray) -> tuple[float, float]:
+    """``significance.estimate_ci``: NumPy mean of the sorted scores, 95% by ``n // 40``."""
+    ordered = np.sort(scores)
+    n = len(ordered)
+    lower = n // 40
+    half = 0.5 * (ordered[n - lower - 1] - ordered[lower])
+    return float(ordered.mean()), float(half)
+
+
+def _p_value(sample_stats: np.ndarray, real_difference: float) -> float:
+    """``significance._compute_p_value``: strict ``>`` and the +1 correction."""
+    count = np.sum(sample_stats > real_difference).item()
+    return (count + 1) / (len(sample_stats) + 1)
+
+
+def bootstrap_ci(
+    stats: np.ndarray,
+    score_fn: ScoreFn,
+    *,
+    n_samples: int = 1000,
+    seed: int = DEFAULT_SEED,
+    confidence: float = 0.95,
+) -> ConfidenceInterval:
+    """Bootstrap CI of one system's corpus score, as ``sacrebleu --confidence`` computes it.
+
+    The mean is ``statistics.mean`` of the resample scores and the half-width half the spread
+    between the sorted scores at ``floor(n * (1 - confidence) / 2)`` from each end, exactly as
+    sacrebleu's ``Score.estimate_ci`` (which hard-codes ``n // 40`` for 95%).
+    """
+    b = _check_int("n_samples", n_samples, 1)
+    s = _check_int("seed", seed, 0)
+    level = _check_confidence(confidence)
+    seg = _segment_stats(stats, "stats")
+    idxs = _bootstrap_indices(seg.shape[0], b, s)
+    with _one_blas_thread():
+        sums = _float32_resample_sums(seg, idxs)
+    scores = _score(score_fn, sums)
+    ordered = np.sort(scores)
+    lower = _lower_index(b, level)
+    low, high = ordered[lower], ordered[b - lower - 1]
+    # statistics.mean over NumPy scalars, as sacrebleu: exact, then rounded to the scores' type.
+    mean = statistics.mean(list(ordered))
+    return ConfidenceInterval(
+        score=_corpus_score(score_fn, seg),
+        mean=float(mean),
+        half_width=float(0.5 * (high - low)),
+        low=float(low),
+        high=float(high),
+        confidence=float(confidence),
+        n_samples=b,
+        seed=s,
+    )
+
+
+def paired_bootstrap(
+    baseline: np.ndarray,
+    systems: Sequence[np.ndarray],
+    score_fn: ScoreFn,
+    *,
+    higher_is_better: bool,
+    n_samples: int = 1000,
+    seed: int = DEFAULT_SEED,
+) -> list[PairedResult]:
+    """Paired bootstrap resampling test of each system against the baseline (``--paired-bs``).
+
+    sacrebleu seeds a fresh generator with the same seed for every system, so all systems see
+    the same resamples; here they are drawn once and the baseline's resample scores are shared.
+    p = (1 + #{|Δ*| - mean|Δ*| > |Δ|}) / (B + 1), with Δ* the resampled score differences.
+    """
+    b = _check_int("n_samples", n_samples, 1)
+    s = _check_int("seed", seed, 0)
+    bl = _segment_stats(baseline, "baseline")
+    syss = _system_stats(bl, systems)
+    if not syss:
+        return []
+    d = bl.shape[1]
+    idxs = _bootstrap_indices(bl.shape[0], b, s)
+    with _one_blas_thread():
+        sums = _float32_resample_sums(np.hstack([bl, *syss]), idxs)
+    bl_score = _corpus_score(score_fn, bl)
+    bl_scores = _score(score_fn, sums[:, :d])
+    results = []
+    for i, sys_stats in enumerate(syss):
+        sys_score = _corpus_score(score_fn, sys_stats)
+        sys_scores = _score(score_fn, sums[:, d * (i + 1) : d * (i + 2)])
+        mean, half = _paired_ci(sys_scores)
+        sample_diffs = np.abs(sys_scores - bl_scores)
+        p = _p_value(sample_diffs - sample_diffs.mean(), abs(bl_score - sys_score))
+        results.append(
+            PairedResult(
+                test="paired-bs",
+                score=sys_score,
+                baseline_score=bl_score,
+                delta=sys_score - bl_score,
+                p_value=p,
+                mean=mean,
+                half_width=half,
+                n=b,
+                n_confidence=b,
+                seed=s,
+                higher_is_better=bool(higher_is_better),
+            )
+        )
+    return results
+
+
+def paired_approximate_randomization(
+    baseline: np.ndarray,
+    systems: Sequence[np.ndarray],
+    score_fn: ScoreFn,
+    *,
+    higher_is_better: bool,
+    n_trials: int = 10000,
+    seed: int = DEFAULT_SEED,
+    n_confidence: int = 1000,
+) -> list[PairedResult]:
+    """Paired approximate randomisation test of each system against the baseline (``--paired-ar``).
+
+    Each trial swaps every segment's baseline/system statistics with probability 1/2;
+    p = (1 + #{|score(A*) - score(B*)| > |Δ|}) / (trials + 1). As in sacrebleu, every system
+    gets a fresh generator with the same seed (so the same swap masks), and the system's
+    bootstrap mean ± 95% half-width uses ``n_confidence`` resamples drawn from that generator
+    *after* the masks (sacrebleu's ``n_ar_confidence``; 0 skips it, as the sacrebleu CLI does).
+    """
+    t = _check_int("n_trials", n_trials, 1)
+    nc = _check_int("n_confidence", n_confidence, 0)
+    s = _check_int("seed", seed, 0)
+    bl = _segment_stats(baseline, "baseline")
+    syss = _system_stats(bl, systems)
+    if not syss:
+        return []
+    d, n = bl.shape[1], bl.shape[0]
+    rng = np.random.default_rng(s)
+    pos = rng.integers(2, size=(t, n), dtype=bool)
+    with _one_blas_thread():
+        shuffled = _ar_shuffled_sums(bl, syss, pos)
+        ci_sums = None
+        if nc > 0:
+            bs_idxs = rng.choice(n, size=(nc, n), replace=True)
+            ci_sums = _float32_resample_sums(np.hstack(syss), bs_idxs)
+    bl_score = _corpus_score(score_fn, bl)
+    results = []
+    for i, (sys_stats, (shuf_a, shuf_b)) in enumerate(zip(syss, shuffled, strict=True)):
+        sys_score = _corpus_score(score_fn, sys_stats)
+        trial_diffs = np.abs(_score(score_fn, shuf_a) - _score(score_fn, shuf_b))
+        p = _p_value(trial_diffs, abs(bl_score - sys_score))
+        mean = half = None
+        if ci_sums is not None:
+            mean, half = _paired_ci(_score(score_fn, ci_sums[:, d * i : d * (i + 1)]))
+        results.append(
+            PairedResult(
+                test="paired-ar",
+                score=sys_score,
+                baseline_score=bl_score,
+                delta=sys_score - bl_score,
+                p_value=p,
+                mean=mean,
+                half_width=half,
+                n=t,
+                n_confidence=nc,
+                seed=s,
+                higher_is_better=bool(higher_is_better),
+            )
+        )
+    return results
