@@ -1,0 +1,131 @@
+"""A crash-safe, append-only cache of translated segments.
+
+Translating is the slow and costly part of a benchmark, so every finished segment is kept at once:
+one JSON Lines file per translator fingerprint, one record per segment, appended with a single
+``write`` and ``fsync``-ed before the run moves on. Ctrl-C, a crash or ``kill -9`` therefore lose
+at most the segments in flight. A torn last line (the process died mid-write) is skipped on
+reading, and the next append starts on a fresh line so it cannot glue itself to the torn one.
+The latest record for a key wins, which is how ``refresh`` overrides old entries without
+rewriting the file. Records hold the key, the translation and token usage: never the API key.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InputError
+
+__all__ = ["CachedSegment", "TranslationCache", "segment_key"]
+
+_FORMAT = "evalkit-translations-1"
+
+
+def segment_key(fingerprint: str, source_lang: str, target_lang: str, source: str) -> str:
+    """Hex digest for one segment of one translator; length-prefixed so parts cannot collide."""
+    h = hashlib.sha256()
+    for part in (_FORMAT, fingerprint, source_lang, target_lang, source):
+        data = part.encode("utf-8")
+        h.update(len(data).to_bytes(8, "little"))
+        h.update(data)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class CachedSegment:
+    """A finished translation and what it cost (None where the translator reports no usage)."""
+
+    text: str
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+
+class TranslationCache:
+    """The cache file of one translator: ``<cache_dir>/<fingerprint>.jsonl``.
+
+    Appends go through ``O_APPEND`` in one ``write`` each, so two runs sharing a cache directory
+    interleave whole records rather than bytes.
+    """
+
+    def __init__(self, cache_dir: Path, fingerprint: str, description: str) -> None:
+        self.path = Path(cache_dir) / f"{fingerprint}.jsonl"
+        self._header = {"format": _FORMAT, "fingerprint": fingerprint, "translator": description}
+
+    def load(self) -> dict[str, CachedSegment]:
+        """Every readable record, the latest per key; unreadable lines are ignored."""
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return {}
+        except OSError as exc:
+            raise InputError(
+                f"cannot read translation cache: {exc.strerror or exc}", self.path
+            ) from exc
+        entries: dict[str, CachedSegment] = {}
+        for raw in data.split(b"\n"):
+            record = _parse(raw)
+            if record is not None:
+                key, segment = record
+                entries[key] = segment
+        return entries
+
+    def append(self, items: Iterable[tuple[str, CachedSegment]]) -> None:
+        """Durably add records (one write, one fsync) before the caller reports them as done."""
+        lines = [_dump(key, seg) for key, seg in items]
+        if not lines:
+            return
+        payload = "".join(lines).encode("utf-8")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise InputError(
+                f"cannot write translation cache: {exc.strerror or exc}", self.path
+            ) from exc
+        try:
+            size = os.fstat(fd).st_size
+            if size == 0:
+                header = json.dumps(self._header, ensure_ascii=False) + "\n"
+                payload = header.encode("utf-8") + payload
+            elif not _ends_with_newline(fd, size):
+                payload = b"\n" + payload  # seal a torn last line left by a crash
+            os.write(fd, payload)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _dump(key: str, seg: CachedSegment) -> str:
+    record = {"k": key, "t": seg.text, "pt": seg.prompt_tokens, "ct": seg.completion_tokens}
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def _parse(raw: bytes) -> tuple[str, CachedSegment] | None:
+    if not raw.strip():
+        return None
+    try:
+        record = json.loads(raw)
+    except ValueError:  # a torn or otherwise damaged line: recompute that segment
+        return None
+    if not isinstance(record, dict):
+        return None
+    key, text = record.get("k"), record.get("t")
+    if not isinstance(key, str) or not isinstance(text, str):
+        return None  # the header line, or a record from another format
+    pt, ct = record.get("pt"), record.get("ct")
+    return key, CachedSegment(
+        text,
+        pt if isinstance(pt, int) else None,
+        ct if isinstance(ct, int) else None,
+    )
+
+
+def _ends_with_newline(fd: int, size: int) -> bool:
+    with contextlib.suppress(OSError):
+        return os.pread(fd, 1, size - 1) == b"\n"
+    return False
