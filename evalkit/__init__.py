@@ -38,7 +38,7 @@ _LAZY = {
     "TestSet": "corpus",
     "load_testset": "corpus",
     "detect_script": "detect",
-    "evaluate": "evaluate",
+    "evaluate": "evaluation",
     "load_suite": "suite",
 }
 
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from .corpus import TestSet, load_testset
     from .detect import detect_script
     from .errors import ConfigError, EvalkitError, InputError
-    from .evaluate import evaluate
+    from .evaluation import evaluate
     from .metrics import MetricSpec, make_metric
     from .normalize import Normalizer
     from .results import Results

@@ -7,9 +7,10 @@ a failed gate is exit 1. Heavy modules are imported inside the commands so ``--h
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -70,6 +71,85 @@ def _emit(text: str, output: str | None) -> None:
         click.echo(text, nl=False)
 
 
+@contextlib.contextmanager
+def _progress(total: int) -> Iterator[Callable[[str], None] | None]:
+    """A progress bar on stderr when it is a terminal; nothing in CI logs or pipes."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("scoring", total=total)
+
+        def step(description: str) -> None:
+            bar.update(task, advance=1, description=description)
+
+        yield step
+
+
+def _stats_options(
+    bootstrap: int, paired: str, paired_test: str, seed: int, confidence: float
+) -> Any:
+    """Build evalkit.evaluation.StatsOptions (imported lazily to keep --help fast)."""
+    from .evaluation import StatsOptions
+
+    if paired == "all":
+        return StatsOptions(bootstrap, paired_test, True, seed, confidence)
+    return StatsOptions(bootstrap, paired, False, seed, confidence)
+
+
+def _stats_flags(func: F) -> F:
+    """Flags shared by score and run: bootstrap CIs, paired tests, seed, statistics cache."""
+    options = [
+        click.option(
+            "--bootstrap",
+            type=click.IntRange(min=0),
+            default=None,
+            metavar="N",
+            help="Bootstrap resamples for confidence intervals; 0 turns CIs off [default: 1000].",
+        ),
+        click.option(
+            "--confidence-level",
+            "confidence",
+            default=None,
+            type=click.FloatRange(0, 1, min_open=True, max_open=True),
+            help="Confidence level of the intervals [default: 0.95].",
+        ),
+        click.option(
+            "--paired",
+            type=click.Choice(["bs", "ar", "none", "all"]),
+            default=None,
+            help="Paired test of each system vs the baseline (bs: bootstrap, ar: approximate "
+            "randomization); 'all' tests every pair [default: bs].",
+        ),
+        click.option(
+            "--paired-test",
+            type=click.Choice(["bs", "ar"]),
+            default="bs",
+            show_default=True,
+            help="The test used by --paired all.",
+        ),
+        click.option(
+            "--seed",
+            type=click.IntRange(min=0),
+            default=None,
+            help="Seed for resampling [default: 12345, as sacrebleu].",
+        ),
+        click.option(
+            "--cache",
+            "cache_dir",
+            metavar="DIR",
+            help="Reuse per-segment statistics stored here (content-addressed).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 # --- score -------------------------------------------------------------------------------------
 
 _FORMAT = click.Choice(["table", "json", "csv", "markdown"])
@@ -120,6 +200,10 @@ _FORMAT = click.Choice(["table", "json", "csv", "markdown"])
 @click.option("--baseline", metavar="NAME", help="System others are compared with [first].")
 @click.option("--format", "fmt", type=_FORMAT, default="table", show_default=True)
 @click.option("--output", "-o", metavar="PATH", help="Write the rendered output here (atomically).")
+@click.option(
+    "--report", "report_path", metavar="PATH.html", help="Also write the HTML report here."
+)
+@_stats_flags
 @click.argument("hyps", nargs=-1, required=True, metavar="HYP...")
 @_handle_errors
 def score(
@@ -134,58 +218,138 @@ def score(
     baseline: str | None,
     fmt: str,
     output: str | None,
+    report_path: str | None,
+    bootstrap: int | None,
+    confidence: float | None,
+    paired: str | None,
+    paired_test: str,
+    seed: int | None,
+    cache_dir: str | None,
     hyps: tuple[str, ...],
 ) -> None:
     """Score candidate files HYP (PATH or NAME=PATH) against the references."""
+    from .cache import StatsCache
     from .corpus import load_testset
-    from .evaluate import evaluate
+    from .evaluation import evaluate
     from .metrics import parse_metric_names
     from .render import render
 
     names = parse_metric_names(metrics)
+    opts = _stats_options(
+        1000 if bootstrap is None else bootstrap,
+        paired or "bs",
+        paired_test,
+        12345 if seed is None else seed,
+        confidence or 0.95,
+    )
     ts = load_testset(list(refs), list(hyps), sources=source, lang=lang, baseline=baseline)
-    results = evaluate(ts, names, normalize, punct=punct, tokenize=tokenize, ter_plain=ter_plain)
-    _emit(render(results, fmt, color=_stdout_is_tty() and not output), output)
+    cache = StatsCache(cache_dir) if cache_dir else None
+    with _progress(len(ts.systems) + 1) as step:
+        results = evaluate(
+            ts,
+            names,
+            normalize,
+            punct=punct,
+            tokenize=tokenize,
+            ter_plain=ter_plain,
+            stats=opts,
+            cache=cache,
+            progress=step,
+        )
+    rendered = render(results, fmt, color=_stdout_is_tty() and not output)
+    if report_path:
+        from .report import write_report
+
+        write_report(results, report_path)
+    _emit(rendered, output)
 
 
-# --- run ---------------------------------------------------------------------------------------
+# --- run / report ------------------------------------------------------------------------------
 
 
 @main.command()
 @click.argument("suite_path", required=False, metavar="[SUITE.toml]", default="fixtures/suite.toml")
 @click.option("--output-dir", metavar="DIR", help="Where to write [default: reports/<suite>/].")
 @click.option(
-    "--format",
-    "fmt",
-    type=_FORMAT,
-    default="table",
-    show_default=True,
-    help="What to print on stdout.",
+    "--format", "fmt", type=_FORMAT, default="table", show_default=True, help="What to print."
 )
+@_stats_flags
 @_handle_errors
-def run(suite_path: str, output_dir: str | None, fmt: str) -> None:
-    """Evaluate a suite; write results.json and segments.csv under reports/<suite>/."""
+def run(
+    suite_path: str,
+    output_dir: str | None,
+    fmt: str,
+    bootstrap: int | None,
+    confidence: float | None,
+    paired: str | None,
+    paired_test: str,
+    seed: int | None,
+    cache_dir: str | None,
+) -> None:
+    """Evaluate a suite; write results.json, segments.csv and report.html to reports/<suite>/."""
     from ._io import write_atomic
-    from .evaluate import evaluate
+    from .cache import StatsCache
+    from .evaluation import evaluate
     from .render import render, render_segments_csv
+    from .report import render_report
     from .suite import load_suite
 
-    suite = load_suite(suite_path)
-    testsets = [spec.load() for spec in suite.testsets]
-    results = evaluate(
-        testsets,
-        suite.metrics,
-        suite.normalize,
-        punct=suite.punct,
-        tokenize=suite.tokenize,
-        ter_plain=suite.ter_plain,
-        meta={"suite": suite.name},
+    suite = load_suite(suite_path).with_overrides(
+        bootstrap=bootstrap, confidence=confidence, paired=paired, seed=seed
     )
+    opts = _stats_options(suite.bootstrap, suite.paired, paired_test, suite.seed, suite.confidence)
     out = Path(output_dir) if output_dir else suite.output_dir
-    write_atomic(out / "results.json", results.to_json())
-    write_atomic(out / "segments.csv", render_segments_csv(results))
+    cache = StatsCache(Path(cache_dir) if cache_dir else out / ".cache")
+    testsets = [spec.load() for spec in suite.testsets]
+    with _progress(sum(len(ts.systems) + 1 for ts in testsets)) as step:
+        results = evaluate(
+            testsets,
+            suite.metrics,
+            suite.normalize,
+            punct=suite.punct,
+            tokenize=suite.tokenize,
+            ter_plain=suite.ter_plain,
+            stats=opts,
+            cache=cache,
+            progress=step,
+            meta={"suite": suite.name},
+        )
+    files = {
+        "results.json": results.to_json(),
+        "segments.csv": render_segments_csv(results),
+        "report.html": render_report(results, title=suite.name),
+    }
+    for name, content in files.items():
+        write_atomic(out / name, content)
     click.echo(render(results, fmt, color=_stdout_is_tty()), nl=False)
-    click.echo(f"wrote {out / 'results.json'} and {out / 'segments.csv'}", err=True)
+    click.echo(
+        f"wrote {', '.join(str(out / n) for n in files)} "
+        f"(statistics cache: {cache.hits} hits, {cache.misses} misses)",
+        err=True,
+    )
+
+
+@main.command()
+@click.argument("results_path", metavar="RESULTS.json")
+@click.option("--output", "-o", required=True, metavar="PATH.html", help="Where to write.")
+@click.option("--title", help="Page title [default: the suite name].")
+@_handle_errors
+def report(results_path: str, output: str, title: str | None) -> None:
+    """Build the self-contained HTML report from a results.json."""
+    from .errors import InputError
+    from .report import write_report
+    from .results import Results
+
+    path = Path(results_path)
+    if not path.is_file():
+        raise InputError("results file not found" if not path.exists() else "not a file", path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError("results file is not valid UTF-8", path) from exc
+    results = Results.from_json(text, str(path))
+    write_report(results, output, title=title or results.meta.get("suite"))
+    click.echo(f"wrote {output}", err=True)
 
 
 # --- detect / normalize -----------------------------------------------------------------------

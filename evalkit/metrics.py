@@ -11,14 +11,15 @@ sacrebleu's sentence default, effective order), so text is tokenized exactly onc
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 
 import numpy as np
 from sacrebleu.metrics import BLEU, CHRF, TER
 from sacrebleu.utils import sum_of_lists
 
+from . import scoring
 from .errors import ConfigError
 
 __all__ = [
@@ -123,6 +124,17 @@ class MetricSpec:
             effective_order=True,
             trg_lang=self.lang,
         )
+
+    @cached_property
+    def score_fn(self) -> Callable[[np.ndarray], np.ndarray]:
+        """Vectorised closed form: ``(B, d)`` summed statistics → ``(B,)`` corpus scores."""
+        if self.name == "bleu":
+            return partial(scoring.bleu_scores, max_ngram_order=4, smooth_method="exp")
+        if self.name in ("chrf", "chrf++"):
+            return partial(
+                scoring.chrf_scores, char_order=6, word_order=2 if self.name == "chrf++" else 0
+            )
+        return scoring.ter_scores
 
     def signature(self, n_refs: int) -> str:
         """sacrebleu's signature string, exactly as its CLI prints it for ``n_refs`` references."""

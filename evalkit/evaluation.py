@@ -1,4 +1,5 @@
-"""The one orchestrator: TestSet × Normalizer × metrics (+ statistics) → Results.
+"""The one orchestrator (named evaluation.py, not evaluate.py, so the module never shadows
+the public function ``evalkit.evaluate``): TestSet × Normalizer × metrics (+ statistics) → Results.
 
 This is the only module that chains the stages. Statistics are extracted once per
 (test set, system, metric, normalization); scores, segment scores, confidence intervals and
@@ -26,8 +27,15 @@ from .results import (
     SystemResult,
     TestSetResult,
 )
+from .stats import (
+    DEFAULT_SEED,
+    PairedResult,
+    bootstrap_ci,
+    paired_approximate_randomization,
+    paired_bootstrap,
+)
 
-__all__ = ["DEFAULT_METRICS", "evaluate", "versions"]
+__all__ = ["DEFAULT_METRICS", "PAIRED_TESTS", "StatsOptions", "evaluate", "versions"]
 
 DEFAULT_METRICS: tuple[str, ...] = ("bleu", "chrf", "chrf++", "ter")
 
@@ -47,6 +55,45 @@ def versions() -> dict[str, str]:
     }
 
 
+PAIRED_TESTS = ("bs", "ar", "none")
+
+
+@dataclass(frozen=True)
+class StatsOptions:
+    """What uncertainty to compute. ``bootstrap`` resamples give each score a CI (0: none);
+    ``paired`` compares every system with the baseline (``bs``: paired bootstrap, ``ar``:
+    approximate randomization); ``pairwise`` runs that test for every pair of systems."""
+
+    bootstrap: int = 0
+    paired: str = "none"
+    pairwise: bool = False
+    seed: int = DEFAULT_SEED
+    confidence: float = 0.95
+    ar_trials: int = 10_000
+
+    def __post_init__(self) -> None:
+        from .errors import ConfigError
+
+        if self.paired not in PAIRED_TESTS:
+            raise ConfigError(f"unknown paired test {self.paired!r}; use bs, ar or none")
+        if self.bootstrap < 0:
+            raise ConfigError(f"bootstrap must be >= 0, got {self.bootstrap}")
+
+    @property
+    def active(self) -> bool:
+        return self.bootstrap > 0 or self.paired != "none"
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "bootstrap": self.bootstrap,
+            "paired": self.paired,
+            "pairwise": self.pairwise,
+            "seed": self.seed,
+            "confidence": self.confidence,
+            "ar_trials": self.ar_trials if self.paired == "ar" else None,
+        }
+
+
 @dataclass(frozen=True)
 class _SystemStats:
     raw: dict[str, np.ndarray]
@@ -63,6 +110,7 @@ def evaluate(
     ter_plain: bool = False,
     progress: Progress | None = None,
     cache: StatsCache | None = None,
+    stats: StatsOptions | None = None,
     meta: dict[str, object] | None = None,
 ) -> Results:
     """Score every system of every test set; return one :class:`Results`.
@@ -75,7 +123,17 @@ def evaluate(
     sets = [testsets] if isinstance(testsets, TestSet) else list(testsets)
     names = parse_metric_names(metrics)
     results = [
-        _evaluate_one(ts, names, normalizer, punct, tokenize, ter_plain, progress, cache)
+        _evaluate_one(
+            ts,
+            names,
+            normalizer,
+            punct,
+            tokenize,
+            ter_plain,
+            progress,
+            cache,
+            stats or StatsOptions(),
+        )
         for ts in sets
     ]
     info = {"versions": versions(), **(meta or {})}
@@ -91,6 +149,7 @@ def _evaluate_one(
     ter_plain: bool,
     progress: Progress | None,
     cache: StatsCache | None,
+    stats_opts: StatsOptions,
 ) -> TestSetResult:
     ref_script = detect_script(ts.refs[0]) if ts.lang == "zh" else None
     norm = resolve_normalizer(
@@ -138,7 +197,13 @@ def _evaluate_one(
         seg_raw[sys_name] = _segment_scores(specs, raw_stats)
 
     baseline = ts.baseline_name
-    systems = _with_baseline_deltas(systems, baseline, metric_names)
+    pairwise: dict[str, dict[str, dict[str, Comparison]]] = {}
+    if stats_opts.active:
+        if progress:
+            progress(f"{ts.name}: resampling")
+        systems, pairwise = _with_statistics(systems, all_stats, specs, baseline, stats_opts)
+    else:
+        systems = _with_baseline_deltas(systems, baseline, metric_names)
     normalization = {
         **norm.as_dict(),
         "signature": norm.describe(),
@@ -163,6 +228,8 @@ def _evaluate_one(
             ref_changed=ref_changed,
         ),
         reference_script=ref_script.as_dict() if ref_script else None,
+        pairwise=pairwise,
+        stats=stats_opts.as_dict() if stats_opts.active else {},
     )
 
 
@@ -207,3 +274,77 @@ def _with_baseline_deltas(
         vs = {m: Comparison(delta=s.scores[m].score - base.scores[m].score) for m in metric_names}
         out.append(SystemResult(s.name, s.scores, s.raw_scores, vs, s.changed_segments, s.script))
     return out
+
+
+def _paired(
+    opts: StatsOptions, spec: MetricSpec, base: np.ndarray, others: list[np.ndarray]
+) -> list[PairedResult]:
+    if opts.paired == "ar":
+        return paired_approximate_randomization(
+            base,
+            others,
+            spec.score_fn,
+            higher_is_better=spec.higher_is_better,
+            n_trials=opts.ar_trials,
+            seed=opts.seed,
+            n_confidence=0,
+        )
+    return paired_bootstrap(
+        base,
+        others,
+        spec.score_fn,
+        higher_is_better=spec.higher_is_better,
+        n_samples=opts.bootstrap or 1000,
+        seed=opts.seed,
+    )
+
+
+def _with_statistics(
+    systems: list[SystemResult],
+    all_stats: dict[str, _SystemStats],
+    specs: Sequence[MetricSpec],
+    baseline: str,
+    opts: StatsOptions,
+) -> tuple[list[SystemResult], dict[str, dict[str, dict[str, Comparison]]]]:
+    """Bootstrap CIs and paired tests, all from the extracted (normalized) statistics."""
+    names = [s.name for s in systems]
+    scores = {s.name: dict(s.scores) for s in systems}
+    vs: dict[str, dict[str, Comparison]] = {n: {} for n in names}
+    pairwise: dict[str, dict[str, dict[str, Comparison]]] = {}
+    for spec in specs:
+        m = spec.name
+        if opts.bootstrap > 0:
+            for n in names:
+                ci = bootstrap_ci(
+                    all_stats[n].norm[m],
+                    spec.score_fn,
+                    n_samples=opts.bootstrap,
+                    seed=opts.seed,
+                    confidence=opts.confidence,
+                )
+                old = scores[n][m]
+                scores[n][m] = MetricScore(old.score, old.signature, (ci.low, ci.high), ci.mean)
+        test = None if opts.paired == "none" else opts.paired
+        anchors = names if (opts.pairwise and test) else [baseline]
+        for anchor in anchors:
+            others = [n for n in names if n != anchor]
+            if test:
+                res = _paired(
+                    opts, spec, all_stats[anchor].norm[m], [all_stats[o].norm[m] for o in others]
+                )
+                cmps = {
+                    o: Comparison(r.delta, r.p_value, f"paired-{test}")
+                    for o, r in zip(others, res, strict=True)
+                }
+            else:
+                cmps = {o: Comparison(scores[o][m].score - scores[anchor][m].score) for o in others}
+            if anchor == baseline:
+                for o, c in cmps.items():
+                    vs[o][m] = c
+            if opts.pairwise and test:
+                pairwise.setdefault(m, {})[anchor] = cmps
+    out = [
+        SystemResult(s.name, scores[s.name], s.raw_scores, vs[s.name], s.changed_segments, s.script)
+        for s in systems
+    ]
+    return out, pairwise
