@@ -80,6 +80,7 @@ def atomic_writer(
     except OSError as exc:
         raise InputError(f"cannot write the output file: {exc.strerror or exc}", target) from exc
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a report should be readable
         kwargs = {"encoding": encoding, "newline": ""} if "b" not in mode else {}
         with os.fdopen(fd, mode, **kwargs) as fh:
             yield fh
@@ -95,6 +96,12 @@ def atomic_writer(
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_atomic(path: str | os.PathLike[str], content: str | bytes) -> None:
