@@ -607,3 +607,11 @@ def test_written_outputs_are_current_until_something_changes(suite: Path, tmp_pa
     assert not outputs_current(out, command_config(suite, "--pad"), SOURCES, **langs)
     out.write_text("truncated\n", encoding="utf-8")
     assert not outputs_current(out, cfg, SOURCES, **langs)
+
+
+def test_public_names_are_exactly_the_exported_ones() -> None:
+    import evalkit.translators as pkg
+
+    public = sorted(n for n in vars(pkg) if not n.startswith("_") and n != "annotations")
+    modules = {"cache", "command", "config", "endpoint", "outputs", "prompt", "runner", "timing"}
+    assert sorted(pkg.__all__) == sorted(set(public) - modules - {"work"})
