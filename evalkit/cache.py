@@ -69,7 +69,8 @@ class StatsCache:
         if not path.exists():
             return None
         try:
-            with np.load(path, allow_pickle=False) as npz:
+            data = path.read_bytes()  # np.load leaks the handle when the zip is damaged
+            with np.load(io.BytesIO(data), allow_pickle=False) as npz:
                 stored_key = str(npz["key"])
                 stats = npz["stats"]
                 checksum = str(npz["checksum"])
