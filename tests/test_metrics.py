@@ -239,15 +239,15 @@ def test_an_unknown_tokenizer_is_a_config_error_listing_the_valid_names(metrics)
 # --- the sacrebleu command line ---------------------------------------------------------------
 
 
-def _sacrebleu_cli(cwd: Path, refs: list[str], hyp: str, lang: str) -> dict[str, dict]:
-    cmd = [sys.executable, "-m", "sacrebleu", *refs, "-i", hyp, "-m", "bleu", "chrf", "ter"]
+def _sacrebleu_cli(cwd: Path, refs: list[str], hyps: list[str], lang: str) -> list[dict]:
+    cmd = [sys.executable, "-m", "sacrebleu", *refs, "-i", *hyps, "-m", "bleu", "chrf", "ter"]
     if lang == "zh":
         cmd += ["--tokenize", "zh", "--ter-asian-support", "--ter-normalized"]
     else:
         cmd += ["--tokenize", "13a"]
     cmd += ["-f", "json", "-w", "4"]
     out = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=True, timeout=120)
-    return {row["name"]: row for row in json.loads(out.stdout)}
+    return json.loads(out.stdout)
 
 
 @pytest.mark.slow
@@ -271,13 +271,26 @@ def test_scores_and_signatures_match_the_sacrebleu_cli(
     assert proc.returncode == 0, proc.stderr
     ours = json.loads(proc.stdout)["testsets"][0]
     assert ours["segments"] == 12
+    assert [s["name"] for s in ours["systems"]] == list(spec["systems"])
     labels = {"bleu": "BLEU", "chrf": "chrF2", "ter": "TER"}
-    for system in ours["systems"]:
-        theirs = _sacrebleu_cli(
-            fixtures_dir, spec["refs"], spec["systems"][system["name"]], spec["lang"]
-        )
+    paths = list(spec["systems"].values())
+
+    # Several systems: sacrebleu prints one row of 4-decimal score strings per system.
+    rows = _sacrebleu_cli(fixtures_dir, spec["refs"], paths, spec["lang"])
+    assert [row["system"] for row in rows] == paths
+    for system, row in zip(ours["systems"], rows, strict=True):
         for metric, label in labels.items():
-            score = system["scores"][metric]
-            where = f"{testset}/{system['name']}/{metric}"
-            assert float(f"{score['score']:.4f}") == theirs[label]["score"], where
-            assert score["signature"] == theirs[label]["signature"], where
+            score = system["scores"][metric]["score"]
+            assert f"{score:.4f}" == row[label], f"{testset}/{system['name']}/{metric}"
+
+    # One system: sacrebleu prints full records with the signature (the same for every system).
+    single = {
+        r["name"]: r for r in _sacrebleu_cli(fixtures_dir, spec["refs"], paths[:1], spec["lang"])
+    }
+    for system in ours["systems"]:
+        for metric, label in labels.items():
+            assert system["scores"][metric]["signature"] == single[label]["signature"]
+    first = ours["systems"][0]["scores"]
+    assert all(
+        float(f"{first[m]['score']:.4f}") == single[lab]["score"] for m, lab in labels.items()
+    )
