@@ -19,6 +19,7 @@ from typing import Any
 from .corpus import TestSet, load_testset
 from .errors import ConfigError
 from .metrics import parse_metric_names
+from .translators import TranslatorConfig, parse_translator
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -50,10 +51,15 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+\-]*$")
 
 @dataclass(frozen=True)
 class SystemSpec:
-    """A candidate system: a file of outputs (translator-backed systems come later)."""
+    """A candidate system: a file of outputs, or a translator whose outputs evalkit produces.
+
+    For a translator, ``path`` is where ``evalkit translate`` / ``evalkit run`` write its
+    outputs (``reports/<suite>/outputs/<test set>/<system>.<lang>``).
+    """
 
     name: str
     path: Path
+    translator: TranslatorConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -69,7 +75,17 @@ class TestSetSpec:
     source: Path | None = None
     baseline: str | None = None
 
+    @property
+    def translators(self) -> tuple[SystemSpec, ...]:
+        return tuple(s for s in self.systems if s.translator is not None)
+
     def load(self) -> TestSet:
+        for system in self.translators:
+            if not system.path.exists():
+                raise ConfigError(
+                    f"system {system.name!r} of test set {self.name!r} has no outputs yet "
+                    f"({system.path}); run 'evalkit translate' or 'evalkit run'"
+                )
         return load_testset(
             [str(p) for p in self.refs],
             {s.name: str(s.path) for s in self.systems},
@@ -118,7 +134,8 @@ def load_suite(path: str | Path = DEFAULT_SUITE) -> SuiteConfig:
     if p.is_dir():
         raise ConfigError("is a directory, expected a suite .toml file", p)
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8-sig"))
+        text = p.read_text(encoding="utf-8-sig")
+        data = tomllib.loads(text)
     except UnicodeDecodeError as exc:
         raise ConfigError("suite file is not valid UTF-8", p) from exc
     except tomllib.TOMLDecodeError as exc:
@@ -130,6 +147,9 @@ def load_suite(path: str | Path = DEFAULT_SUITE) -> SuiteConfig:
             if m:
                 line, col = int(m.group(1)), int(m.group(2))
                 msg = str(exc)[: m.start()].strip()
+            elif "end of document" in str(exc):  # tomllib gives no position here
+                line = max(1, text.rstrip("\n").count("\n") + 1)
+                msg = str(exc).replace("(at end of document)", "").strip() + " at end of file"
         raise ConfigError(f"TOML syntax error: {msg}", p, line, col) from exc
     return _build(data, p)
 
@@ -157,11 +177,18 @@ def _build(data: Mapping[str, Any], path: Path) -> SuiteConfig:
     _typed(suite, dict, "[suite]", path)
     _check_keys(suite, _SUITE_KEYS, "[suite]", path)
     base = path.parent
+    name = _typed(suite.get("name", path.stem), str, "[suite].name", path)
+    if not _NAME_RE.match(name):
+        raise ConfigError(f"[suite].name {name!r} must be letters, digits, '_', '-', '.'", path)
+    output = (
+        base / _typed(suite["output"], str, "[suite].output", path) if "output" in suite else None
+    )
+    outputs_dir = (output or Path("reports") / name) / "outputs"
     raw_sets = data.get("testsets")
     if not raw_sets:
         raise ConfigError("suite declares no [[testsets]]", path)
     _typed(raw_sets, list, "testsets", path)
-    testsets = tuple(_testset(t, i, base, path) for i, t in enumerate(raw_sets, 1))
+    testsets = tuple(_testset(t, i, base, path, outputs_dir) for i, t in enumerate(raw_sets, 1))
     seen: set[str] = set()
     for ts in testsets:
         if ts.name in seen:
@@ -169,10 +196,16 @@ def _build(data: Mapping[str, Any], path: Path) -> SuiteConfig:
         seen.add(ts.name)
 
     kwargs: dict[str, Any] = {}
-    if "metrics" in suite:
-        kwargs["metrics"] = parse_metric_names(
-            _typed(suite["metrics"], (list, str), "metrics", path)
-        )
+    try:
+        if "metrics" in suite:
+            kwargs["metrics"] = parse_metric_names(
+                _typed(suite["metrics"], (list, str), "metrics", path)
+            )
+        _validate_settings(suite)
+    except ConfigError as exc:
+        if exc.path is not None:
+            raise
+        raise ConfigError(f"[suite]: {exc.message}", path) from exc
     for key, kind in (
         ("normalize", str),
         ("punct", bool),
@@ -185,16 +218,13 @@ def _build(data: Mapping[str, Any], path: Path) -> SuiteConfig:
     ):
         if key in suite:
             kwargs[key] = _typed(suite[key], kind, f"[suite].{key}", path)
-    if "output" in suite:
-        kwargs["output"] = base / _typed(suite["output"], str, "[suite].output", path)
-    name = _typed(suite.get("name", path.stem), str, "[suite].name", path)
-    if not _NAME_RE.match(name):
-        raise ConfigError(f"[suite].name {name!r} must be letters, digits, '_', '-', '.'", path)
+    if output is not None:
+        kwargs["output"] = output
     gate = _typed(data.get("gate", {}), dict, "[gate]", path)
     return SuiteConfig(name=name, path=path, testsets=testsets, gate=gate, **kwargs)
 
 
-def _testset(t: Any, index: int, base: Path, path: Path) -> TestSetSpec:
+def _testset(t: Any, index: int, base: Path, path: Path, outputs_dir: Path) -> TestSetSpec:
     where = f"[[testsets]] #{index}"
     _typed(t, dict, where, path)
     _check_keys(t, _TESTSET_KEYS, where, path)
@@ -215,9 +245,17 @@ def _testset(t: Any, index: int, base: Path, path: Path) -> TestSetSpec:
     for sys_name, value in systems_raw.items():
         if not _NAME_RE.match(sys_name):
             raise ConfigError(f"{where}: invalid system name {sys_name!r}", path)
-        rel = _typed(value, str, f"{where}.systems.{sys_name}", path)
+        if isinstance(value, dict):
+            translator = parse_translator(sys_name, value, suite_path=path)
+            suffix = t.get("lang") or "txt"
+            out = outputs_dir / name / f"{sys_name}.{suffix}"
+            systems.append(SystemSpec(sys_name, out, translator))
+            continue
+        rel = _typed(value, (str, dict), f"{where}.systems.{sys_name}", path)
         systems.append(SystemSpec(sys_name, _existing(base, rel, where, path)))
     source = t.get("source")
+    if source is None and any(s.translator for s in systems):
+        raise ConfigError(f"{where}: a translator system needs the test set's source", path)
     lang = t.get("lang")
     if lang is not None and lang not in ("zh", "en"):
         raise ConfigError(f"{where}: lang must be 'zh' or 'en', got {lang!r}", path)
@@ -244,3 +282,24 @@ def _existing(base: Path, rel: str, where: str, path: Path) -> Path:
     if not p.exists():
         raise ConfigError(f"{where} names a file that does not exist: {p}", path)
     return p
+
+
+def _validate_settings(suite: Mapping[str, Any]) -> None:
+    """Check values whose errors would otherwise surface only mid-run, without the file name."""
+    from .metrics import TOKENIZERS
+    from .normalize import resolve_normalizer
+
+    if isinstance(suite.get("normalize"), str):
+        resolve_normalizer(suite["normalize"], lang="zh")
+    tok = suite.get("tokenize")
+    if isinstance(tok, str) and tok not in TOKENIZERS:
+        raise ConfigError(f"unknown tokenizer {tok!r}; valid: {', '.join(TOKENIZERS)}")
+    paired = suite.get("paired")
+    if isinstance(paired, str) and paired not in ("bs", "ar", "none", "all"):
+        raise ConfigError(f"paired must be bs, ar, none or all, got {paired!r}")
+    boot = suite.get("bootstrap")
+    if isinstance(boot, int) and not isinstance(boot, bool) and boot < 0:
+        raise ConfigError(f"bootstrap must be >= 0, got {boot}")
+    conf = suite.get("confidence")
+    if isinstance(conf, float) and not 0 < conf < 1:
+        raise ConfigError(f"confidence must be between 0 and 1, got {conf}")

@@ -89,11 +89,6 @@ def test_a_toml_syntax_error_names_the_file_line_and_column(tmp_path: Path, text
     assert "\n" not in str(err)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="suite.py: tomllib reports an error at the end of the file as '(at end of document)' "
-    "without a line; load_suite then gives no line at all (it could name the last line)",
-)
 def test_a_toml_syntax_error_at_the_end_of_the_file_still_names_a_line(tmp_path: Path) -> None:
     path = write_suite(tmp_path, suite_text() + "extra = [\n")
     with pytest.raises(ConfigError) as info:
@@ -150,31 +145,16 @@ def test_a_relative_path_is_resolved_against_the_suite_file_not_the_cwd(tmp_path
             suite_text('metrics = ["bleu", "bertscore"]'),
             "unknown metric",
             id="metric",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="suite.py: parse_metric_names' ConfigError is not re-raised with the "
-                "suite path, so the message does not name the file",
-            ),
         ),
         pytest.param(
             suite_text('normalize = "t2x"'),
             "unknown OpenCC config",
             id="normalize",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="suite.py: [suite].normalize is not validated on load; the error comes "
-                "later from evaluate() and does not name the suite file",
-            ),
         ),
         pytest.param(
             suite_text('tokenize = "13b"'),
             "unknown tokenizer",
             id="tokenize",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="suite.py: [suite].tokenize is not validated on load; the error comes "
-                "later from evaluate() and does not name the suite file",
-            ),
         ),
         # why: evalkit is zh<->en only
         pytest.param(suite_text().replace('lang = "zh"', 'lang = "ja"'), "lang must be", id="lang"),
