@@ -9,14 +9,14 @@ significance tests are all computed from those arrays.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.metadata import version as _pkg_version
 
 import numpy as np
 
 from .cache import StatsCache, stats_key
 from .corpus import TestSet
-from .detect import detect_script
+from .detect import ScriptShare, detect_script
 from .metrics import MetricSpec, make_metric, parse_metric_names
 from .normalize import Normalizer, resolve_normalizer
 from .results import (
@@ -184,13 +184,15 @@ def _evaluate_one(
                 else _extract(spec, norm_hyps.lines, refs_n, norm, cache)
             )
         all_stats[sys_name] = _SystemStats(raw_stats, norm_stats)
+        script = detect_script(hyps) if ts.lang == "zh" else None
         systems.append(
             SystemResult(
                 name=sys_name,
                 scores=_scores(specs, norm_stats, len(ts.refs)),
                 raw_scores=_scores(specs, raw_stats, len(ts.refs)),
                 changed_segments=norm_hyps.n_changed,
-                script=detect_script(hyps).as_dict() if ts.lang == "zh" else None,
+                script=script.as_dict() if script else None,
+                warnings=_warnings(hyps, script, ref_script),
             )
         )
         seg_scores[sys_name] = _segment_scores(specs, norm_stats)
@@ -233,6 +235,29 @@ def _evaluate_one(
     )
 
 
+def _warnings(
+    hyps: Sequence[str], script: ScriptShare | None, ref_script: ScriptShare | None
+) -> tuple[str, ...]:
+    """What a reader should know before trusting a system's numbers."""
+    out = []
+    clear = ("simplified", "traditional")
+    if (
+        script
+        and ref_script
+        and ref_script.verdict in clear
+        and script.verdict in (*clear, "mixed")
+    ):
+        if script.verdict != ref_script.verdict:
+            out.append(
+                f"wrong script: output is {script.verdict}, the reference is "
+                f"{ref_script.verdict} (normalization hides this in the normalized scores)"
+            )
+    empty = sum(1 for h in hyps if not h.strip())
+    if empty:
+        out.append(f"{empty} empty output segment{'s' if empty != 1 else ''}")
+    return tuple(out)
+
+
 def _extract(
     spec: MetricSpec,
     hyps: Sequence[str],
@@ -272,7 +297,7 @@ def _with_baseline_deltas(
             out.append(s)
             continue
         vs = {m: Comparison(delta=s.scores[m].score - base.scores[m].score) for m in metric_names}
-        out.append(SystemResult(s.name, s.scores, s.raw_scores, vs, s.changed_segments, s.script))
+        out.append(replace(s, vs_baseline=vs))
     return out
 
 
@@ -343,8 +368,5 @@ def _with_statistics(
                     vs[o][m] = c
             if opts.pairwise and test:
                 pairwise.setdefault(m, {})[anchor] = cmps
-    out = [
-        SystemResult(s.name, scores[s.name], s.raw_scores, vs[s.name], s.changed_segments, s.script)
-        for s in systems
-    ]
+    out = [replace(s, scores=scores[s.name], vs_baseline=vs[s.name]) for s in systems]
     return out, pairwise

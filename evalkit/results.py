@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -87,6 +87,8 @@ class SystemResult:
     vs_baseline: Mapping[str, Comparison] = field(default_factory=dict)
     changed_segments: int = 0
     script: Mapping[str, Any] | None = None
+    warnings: tuple[str, ...] = ()
+    translation: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -96,6 +98,8 @@ class SystemResult:
             "vs_baseline": {k: v.to_dict() for k, v in self.vs_baseline.items()},
             "changed_segments": self.changed_segments,
             "script": None if self.script is None else dict(self.script),
+            "warnings": list(self.warnings),
+            "translation": None if self.translation is None else dict(self.translation),
         }
 
     @classmethod
@@ -107,6 +111,8 @@ class SystemResult:
             vs_baseline={k: Comparison.from_dict(v) for k, v in d.get("vs_baseline", {}).items()},
             changed_segments=int(d.get("changed_segments", 0)),
             script=d.get("script"),
+            warnings=tuple(d.get("warnings", ())),
+            translation=d.get("translation"),
         )
 
 
@@ -292,6 +298,19 @@ class Results:
         if not frames:
             return pd.DataFrame()
         return pd.concat(frames, ignore_index=True)
+
+    def with_translation(self, stats: Mapping[tuple[str, str], Mapping[str, Any]]) -> Results:
+        """Attach translator speed figures, keyed by (test set, system), to the systems."""
+        testsets = []
+        for ts in self.testsets:
+            systems = tuple(
+                replace(s, translation=dict(stats[(ts.name, s.name)]))
+                if (ts.name, s.name) in stats
+                else s
+                for s in ts.systems
+            )
+            testsets.append(replace(ts, systems=systems))
+        return replace(self, testsets=tuple(testsets))
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -88,6 +88,9 @@ def render_table(results: Results, *, color: bool = False, width: int | None = N
         else []
     )
     for ts in results.testsets:
+        for s in ts.systems:
+            notes += [f"! {ts.name}/{s.name}: {w}" for w in s.warnings]
+    for ts in results.testsets:
         sigs = {LABELS[m]: ts.systems[0].scores[m].signature for m in ts.metrics}
         for label, sig in sigs.items():
             line = f"{ts.name} {label}: {sig}"
