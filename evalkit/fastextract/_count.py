@@ -31,20 +31,46 @@ def _exclusive_cumsum(values: np.ndarray) -> np.ndarray:
     return out
 
 
+def _local_ids(
+    ids: np.ndarray, seg: np.ndarray, per_seg: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Renumber ids ``0 .. b_i - 1`` within each segment; return them and ``b``.
+
+    One argsort of ``seg * V + id``; the sorted order is segment-major, and ``per_seg`` (the
+    positions of each segment) tells where each segment's stretch starts.
+    """
+    key = seg * (int(ids.max()) + 1) + ids
+    order = np.argsort(key)
+    sk = key[order]
+    new = np.empty(sk.size, dtype=bool)
+    new[0] = True
+    np.not_equal(sk[1:], sk[:-1], out=new[1:])
+    rank = np.cumsum(new, dtype=np.int64)
+    starts = _exclusive_cumsum(per_seg)
+    has = per_seg > 0
+    first = np.zeros(per_seg.size, dtype=np.int64)
+    first[has] = rank[starts[:-1][has]]
+    base = np.zeros(per_seg.size, dtype=np.int64)
+    base[has] = rank[starts[1:][has] - 1] - first[has] + 1
+    rank -= np.repeat(first, per_seg)
+    local = np.empty_like(rank)
+    local[order] = rank
+    return local, base
+
+
 def _dense_ranks(
     key: np.ndarray, seg: np.ndarray, valid: np.ndarray, n_seg: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Rank of each valid key among the distinct valid keys of its segment, and counts.
+    """Rank of each valid key among the distinct valid keys of its segment, and their number.
 
-    ``key`` must increase with the segment (segment-major key ranges).
+    ``key`` ranges must be segment-major. Invalid positions get rank 0.
     """
     key = np.where(valid, key, _SENTINEL)
     order = np.argsort(key)
     sk = key[order]
     new = np.empty(sk.size, dtype=bool)
-    if sk.size:
-        new[0] = True
-        np.not_equal(sk[1:], sk[:-1], out=new[1:])
+    new[0] = True
+    np.not_equal(sk[1:], sk[:-1], out=new[1:])
     new &= valid[order]
     rank = np.cumsum(new) - 1
     sseg = seg[order]
@@ -56,25 +82,81 @@ def _dense_ranks(
     return ranks, distinct.astype(np.int64)
 
 
-def _stream_counts(
-    x: np.ndarray, tagbits: int, n_streams: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Run keys and per-stream counts of a sorted, tagged key array."""
-    k = x >> tagbits
-    new = np.empty(k.size, dtype=bool)
-    new[0] = True
-    np.not_equal(k[1:], k[:-1], out=new[1:])
-    starts = np.flatnonzero(new)
-    bounds = np.append(starts, k.size)
-    tags = x & ((1 << tagbits) - 1)
-    counts = np.empty((n_streams, starts.size), dtype=np.int64)
-    rest = np.diff(bounds)
-    for s in range(n_streams - 1):
-        csum = _exclusive_cumsum(tags == s)
-        counts[s] = csum[bounds[1:]] - csum[bounds[:-1]]
-        rest -= counts[s]
-    counts[n_streams - 1] = rest
-    return k[starts], counts
+def _add_matches(
+    x: np.ndarray,
+    tagbits: int,
+    n_streams: int,
+    seg_keys: np.ndarray,
+    per_reference: bool,
+    out: np.ndarray,
+) -> None:
+    """Add the clipped matches of one order, from its sorted tagged keys, to ``out``.
+
+    Equal tagged keys form a group. A hypothesis group (tag 0) followed by a group whose key
+    differs only in the tag bits is an n-gram found in both; group sizes are the counts.
+    ``seg_keys`` are the segments' first tagged keys (plus the end); ``out`` is ``(n_seg,)``
+    for BLEU or ``(n_refs, n_seg)`` for chrF.
+    """
+    size_x = x.size
+    if size_x < 2:
+        return
+    change = np.empty(size_x, dtype=bool)
+    change[0] = True
+    np.not_equal(x[1:], x[:-1], out=change[1:])
+    starts = np.flatnonzero(change)
+    size = np.diff(starts, append=size_x)
+    gx = x[starts]
+    span = 1 << tagbits
+    pair = (gx[1:] - gx[:-1]) < span
+    pair &= (gx[:-1] & (span - 1)) == 0
+    hyp = np.flatnonzero(pair)
+    if hyp.size == 0:
+        return
+    hyp_x = gx[hyp]
+    hyp_count = size[hyp]
+    bounds = np.searchsorted(hyp_x, seg_keys)
+    n_refs = n_streams - 1
+    if n_refs == 1:
+        ref_count = size[hyp + 1][None, :]
+    else:
+        n_hyp = hyp.size
+        ref_count = np.zeros((n_refs, n_hyp), dtype=np.int64)
+        flat = ref_count.reshape(-1)
+        for j in range(1, n_streams):
+            cols = np.flatnonzero(hyp + j < gx.size) if j > 1 else np.arange(n_hyp)
+            group = hyp[cols] + j
+            same = gx[group] - hyp_x[cols] < span
+            cols, group = cols[same], group[same]
+            if cols.size == 0:
+                break
+            flat[((gx[group] & (span - 1)) - 1) * n_hyp + cols] = size[group]
+    if per_reference:
+        for r in range(n_refs):
+            csum = _exclusive_cumsum(np.minimum(hyp_count, ref_count[r]))
+            out[r] += csum[bounds[1:]] - csum[bounds[:-1]]
+    else:
+        refmax = ref_count[0] if n_refs == 1 else ref_count.max(axis=0)
+        csum = _exclusive_cumsum(np.minimum(hyp_count, refmax))
+        out += csum[bounds[1:]] - csum[bounds[:-1]]
+
+
+def _bit_length(values: np.ndarray) -> np.ndarray:
+    """``int.bit_length`` of small non-negative int64 values (exact below ``2**53``)."""
+    return np.frexp(values.astype(np.float64))[1].astype(np.int64)
+
+
+def _light_segments(width: np.ndarray, per_seg: np.ndarray) -> np.ndarray:
+    """Segments whose key ranges (``2**width`` each) fit together below ``2**62``.
+
+    Narrow segments are taken first, so only segments with very many distinct tokens (long
+    documents) are left for the slower, compacting path.
+    """
+    size = np.where(per_seg > 0, np.exp2(width.astype(np.float64)), 0.0)
+    order = np.argsort(width, kind="stable")
+    fits = np.cumsum(size[order]) < _KEY_LIMIT
+    light = np.zeros(width.size, dtype=bool)
+    light[order[fits]] = True
+    return light
 
 
 def ngram_matches(
@@ -92,57 +174,168 @@ def ngram_matches(
     result ``(n_streams - 1, n_seg, max_order)``.
     """
     n_refs = n_streams - 1
-    shape = (n_refs, n_seg, max_order) if per_reference else (n_seg, max_order)
+    shape = (max_order, n_refs, n_seg) if per_reference else (max_order, n_seg)
     result = np.zeros(shape, dtype=np.int64)
-    total = ids.size
-    if total == 0 or max_order == 0:
-        return result
-    n_lines = n_streams * n_seg
-    line_of = np.repeat(np.arange(n_lines, dtype=np.int64), line_len)
-    seg = line_of % n_seg
-    tag = line_of // n_seg
-    line_end = np.cumsum(line_len)
-    rem = line_end[line_of] - np.arange(total, dtype=np.int64)
-    del line_of
+    if ids.size and max_order:
+        seg_line = np.tile(np.arange(n_seg, dtype=np.int64), n_streams)
+        seg = np.repeat(seg_line, line_len)
+        per_seg = line_len.reshape(n_streams, n_seg).sum(axis=0)
+        local, base = _local_ids(ids, seg, per_seg)
+        tagbits = max(1, n_refs.bit_length())
+        width = max_order * _bit_length(base + 1) + tagbits
+        light = _light_segments(width, per_seg)
+        args = (base, n_seg, n_streams, tagbits, per_reference, result)
+        if light.all():
+            _count_sorted(local, line_len, *args)
+        else:
+            heavy_line = ~light[seg_line]
+            heavy_pos = np.repeat(heavy_line, line_len)
+            _count_sorted(local[~heavy_pos], np.where(heavy_line, 0, line_len), *args)
+            _count_compacting(local[heavy_pos], np.where(heavy_line, line_len, 0), *args)
+    if per_reference:
+        return result.transpose(1, 2, 0)
+    return result.T
 
-    local, base = _dense_ranks(seg * (int(ids.max()) + 1) + ids, seg, rem > 0, n_seg)
-    local_pad = np.concatenate([local, np.zeros(max_order, dtype=np.int64)])
-    base_pos = base[seg]
-    tagbits = max(1, (n_streams - 1).bit_length())
-    scale = float(2**tagbits)
 
-    prefix = local.copy()  # key of the n-gram starting here, relative to its segment
-    bound = base.copy()  # per segment: all relative keys are < bound
+def _count_sorted(
+    local: np.ndarray,
+    line_len: np.ndarray,
+    base: np.ndarray,
+    n_seg: int,
+    n_streams: int,
+    tagbits: int,
+    per_reference: bool,
+    result: np.ndarray,
+) -> None:
+    """All orders from one sort of the longest n-grams.
+
+    Each position gets one key holding its next ``D = max_order`` tokens as ``bits_i``-bit
+    digits (most significant first), then the stream tag. Beyond the line end the digits are a
+    pad: ``b_i`` after a hypothesis, ``b_i + 1`` after a reference, so padded n-grams never
+    match across the two sides. Sorted, the keys are lexicographic in the digits, hence sorted
+    by every n-gram prefix too: two neighbours share their order-``n`` n-gram iff their XOR is
+    below ``2**(tagbits + bits_i * (D - n))``. Segment ranges are powers of two laid out widest
+    first, so they are aligned and a segment change always shows up as a larger XOR.
+    """
+    max_order = result.shape[0]
+    if not np.any(line_len):
+        return
+    seg_line = np.tile(np.arange(n_seg, dtype=np.int64), n_streams)
+    tag_line = np.repeat(np.arange(n_streams, dtype=np.int64), n_seg)
+    per_seg = line_len.reshape(n_streams, n_seg).sum(axis=0)
+    bits = _bit_length(base + 1)
+    width = max_order * bits + tagbits
+    layout = np.argsort(-width, kind="stable")  # segment at each place of the key space
+    size = np.where(per_seg > 0, np.left_shift(1, width), 0)
+    offset = np.empty(n_seg, dtype=np.int64)
+    offset[layout] = _exclusive_cumsum(size[layout])[:-1]
+
+    # Digits: lines padded with max_order - 1 pad tokens, so digit j is a plain slice.
+    ext_len = line_len + (max_order - 1)
+    total_ext = int(ext_len.sum())
+    digits = np.repeat(base[seg_line] + (tag_line > 0), ext_len)
+    shift = (_exclusive_cumsum(ext_len) - _exclusive_cumsum(line_len))[:-1]
+    real = np.arange(local.size, dtype=np.int64)
+    real += np.repeat(shift, line_len)
+    digits[real] = local
+    digits = np.concatenate([digits, np.zeros(max_order - 1, dtype=np.int64)])
+    line_bits = np.repeat(bits[seg_line], ext_len)
+    key = digits[:total_ext].copy()
+    for j in range(1, max_order):
+        key <<= line_bits
+        key |= digits[j : j + total_ext]
+    del digits, line_bits
+    x = key[real]
+    del key, real
+    x <<= tagbits
+    x |= np.repeat(tag_line, line_len)
+    x += np.repeat(offset[seg_line], line_len)
+    x.sort()
+
+    total = x.size
+    xor = x[1:] ^ x[:-1]
+    tags = x & ((1 << tagbits) - 1)
+    del x
+    tag_csum = [_exclusive_cumsum(tags == t) for t in range(n_streams - 1)]
+    del tags
+    seg_start = _exclusive_cumsum(per_seg[layout])  # where each segment starts, sorted order
+    # Stretches of the sorted keys whose segments share the digit width.
+    place_bits = bits[layout]
+    edges = np.flatnonzero(np.diff(place_bits)) + 1
+    stretches = [
+        (int(seg_start[a]), int(seg_start[b]), int(place_bits[a]))
+        for a, b in zip(np.r_[0, edges], np.r_[edges, n_seg], strict=True)
+    ]
+    boundary = np.empty(total, dtype=bool)
+    boundary[0] = True
+    n_refs = n_streams - 1
     for n in range(1, max_order + 1):
-        if n > 1:
-            if float(np.sum(bound.astype(np.float64) * base)) * scale >= _KEY_LIMIT:
-                offsets = _exclusive_cumsum(bound)
-                prefix, bound = _dense_ranks(offsets[seg] + prefix, seg, rem >= n - 1, n_seg)
-            if float(np.sum(bound.astype(np.float64) * base)) * scale >= _KEY_LIMIT:
-                raise OverflowError("n-gram key space exceeds 62 bits; use a smaller block")
-            prefix *= base_pos
-            prefix += local_pad[n - 1 : n - 1 + total]
-            bound = bound * base
-        offsets = _exclusive_cumsum(bound)
-        x = offsets[seg]
-        x += prefix
-        x <<= tagbits
-        x |= tag
-        invalid = rem < n
-        n_valid = total - int(np.count_nonzero(invalid))
-        if n_valid == 0:
-            break
-        x[invalid] = _SENTINEL
-        x.sort()
-        run_keys, counts = _stream_counts(x[:n_valid], tagbits, n_streams)
-        seg_bounds = np.searchsorted(run_keys, offsets)
+        for lo, hi, b in stretches:
+            hi = min(hi, total - 1)
+            if lo < hi:
+                threshold = 1 << (tagbits + b * (max_order - n))
+                np.greater_equal(xor[lo:hi], threshold, out=boundary[lo + 1 : hi + 1])
+        starts = np.flatnonzero(boundary)
+        ends = np.append(starts[1:], total)
+        counts = [csum[ends] - csum[starts] for csum in tag_csum]
+        counts.append((ends - starts) - sum(counts))
+        bounds = np.searchsorted(starts, seg_start)
         hyp = counts[0]
         if per_reference:
             for r in range(n_refs):
                 csum = _exclusive_cumsum(np.minimum(hyp, counts[r + 1]))
-                result[r, :, n - 1] = csum[seg_bounds[1:]] - csum[seg_bounds[:-1]]
+                result[n - 1, r, layout] += csum[bounds[1:]] - csum[bounds[:-1]]
         else:
-            refmax = counts[1:].max(axis=0)
+            refmax = counts[1] if n_refs == 1 else np.max(counts[1:], axis=0)
             csum = _exclusive_cumsum(np.minimum(hyp, refmax))
-            result[:, n - 1] = csum[seg_bounds[1:]] - csum[seg_bounds[:-1]]
-    return result
+            result[n - 1, layout] += csum[bounds[1:]] - csum[bounds[:-1]]
+
+
+def _count_compacting(
+    local: np.ndarray,
+    line_len: np.ndarray,
+    base: np.ndarray,
+    n_seg: int,
+    n_streams: int,
+    tagbits: int,
+    per_reference: bool,
+    result: np.ndarray,
+) -> None:
+    """Order by order, for segments with so many distinct tokens that keys would overflow.
+
+    Before extending to order ``n``, if ``sum_i bound_i * base_i`` would pass ``2**62``, the
+    order ``n - 1`` keys are replaced by their dense rank within the segment (an exact
+    renumbering, at the price of an argsort).
+    """
+    if not np.any(line_len):
+        return
+    seg = np.repeat(np.tile(np.arange(n_seg, dtype=np.int64), n_streams), line_len)
+    tag = np.repeat(np.repeat(np.arange(n_streams, dtype=np.int64), n_seg), line_len)
+    rem = np.repeat(np.cumsum(line_len), line_len) - np.arange(local.size, dtype=np.int64)
+    max_order = result.shape[0]
+    total = local.size
+    scale = float(2**tagbits)
+    local_pad = np.concatenate([local, np.zeros(max_order, dtype=np.int64)])
+    base_pos = base[seg]
+    prefix = local.copy()  # relative key of the n-gram starting here; garbage where none does
+    bound = base.copy()  # per segment, every relative key is < bound
+    for n in range(1, max_order + 1):
+        if n > 1:
+            if float(np.sum(bound.astype(np.float64) * base)) * scale >= _KEY_LIMIT:
+                offsets = _exclusive_cumsum(bound)
+                prefix, bound = _dense_ranks(offsets[seg] + prefix, seg, rem >= n - 1, len(base))
+            if float(np.sum(bound.astype(np.float64) * base)) * scale >= _KEY_LIMIT:
+                raise OverflowError("n-gram key space exceeds 62 bits; use smaller chunks")
+            prefix *= base_pos
+            prefix += local_pad[n - 1 : n - 1 + total]
+            bound = bound * base
+        valid = rem >= n
+        if not valid.any():
+            break
+        seg_keys = _exclusive_cumsum(bound) << tagbits
+        x = seg_keys[seg]
+        x += prefix << tagbits
+        x |= tag
+        x = x[valid]
+        x.sort()
+        _add_matches(x, tagbits, n_streams, seg_keys, per_reference, result[n - 1])

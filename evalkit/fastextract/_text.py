@@ -79,9 +79,7 @@ def _line_start_mask(offsets: np.ndarray, n: int) -> np.ndarray:
     return mask
 
 
-def _run_breaks(
-    flags: np.ndarray, line_start: np.ndarray, brk: np.ndarray, padded: bool
-) -> None:
+def _run_breaks(flags: np.ndarray, line_start: np.ndarray, brk: np.ndarray, padded: bool) -> None:
     """Mark the RUN characters that the two "unless next to a digit" regexes split off.
 
     The regex pair ``(X)(Y) -> '\\1 \\2 '`` then ``(Y)(X) -> ' \\1 \\2'`` (Y the run class, e.g.
