@@ -13,7 +13,17 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._tables import BLOCK, DASH, ISO, RUN, WS, chrf_punct_table, tokenizer_table, whitespace_table
+from ._tables import (
+    BLOCK,
+    DASH,
+    ISO,
+    N_CODEPOINTS,
+    RUN,
+    WS,
+    chrf_punct_table,
+    tokenizer_table,
+    whitespace_table,
+)
 
 __all__ = [
     "char_ids",
@@ -23,8 +33,6 @@ __all__ = [
     "split_ids",
     "tokenize_ids",
 ]
-
-_SPACE = np.uint32(32)
 
 
 def encode(lines: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -44,15 +52,39 @@ def _vocab_ids(tokens: list[str]) -> np.ndarray:
     )
 
 
+def _bit_length(value: int) -> int:
+    return int(value).bit_length()
+
+
+def _dense_rank(keys: np.ndarray) -> np.ndarray:
+    """0-based rank of each key among the distinct keys (equal keys, equal ranks)."""
+    order = np.argsort(keys)
+    sk = keys[order]
+    new = np.empty(sk.size, dtype=bool)
+    new[0] = True
+    np.not_equal(sk[1:], sk[:-1], out=new[1:])
+    ranks = np.empty(sk.size, dtype=np.int64)
+    ranks[order] = np.cumsum(new) - 1
+    return ranks
+
+
 def _ids_from_breaks(
     cp: np.ndarray, offsets: np.ndarray, ws: np.ndarray, brk: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Tokens = maximal non-whitespace stretches, additionally cut before each ``brk`` position.
 
-    ``brk`` has one entry per code point plus one; line starts are always cuts. A space is
-    inserted before every token start, and the rebuilt text is split once, in C.
+    ``brk`` has one entry per code point plus one; line starts are always cuts. Returns one
+    integer key per token, equal iff the tokens are equal strings, and the tokens per line.
+    Keys stay below ``2 ** (62 - bit_length(lines))`` so that the caller can prefix them
+    with a segment number.
+
+    No strings are built: code points are renumbered densely (``bits`` bits each) and the first
+    ``L`` characters of a token are packed into its key. Tokens longer than ``L`` are keyed by
+    their dense rank instead, refined ``L'`` characters at a time, in a separate key range.
     """
     n = cp.size
+    n_lines = offsets.size - 1
+    per_line = np.zeros(n_lines, dtype=np.int64)
     start = np.empty(n, dtype=bool)
     if n:
         start[0] = True
@@ -60,16 +92,43 @@ def _ids_from_breaks(
     start |= brk[:n]
     start[offsets[:-1][offsets[:-1] < n]] = True
     start &= ~ws
-    csum = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(start, out=csum[1:])
-    per_line = csum[offsets[1:]] - csum[offsets[:-1]]
-    n_tok = int(csum[-1])
-    out = np.full(n + n_tok, _SPACE, dtype=np.uint32)
-    out[np.arange(n, dtype=np.int64) + csum[1:]] = cp
-    tokens = out.tobytes().decode("utf-32-le", "surrogatepass").split()
-    if len(tokens) != n_tok:  # pragma: no cover - would mean the whitespace table is wrong
-        raise AssertionError("token count mismatch in vectorised tokenizer")
-    return _vocab_ids(tokens), per_line
+    chars_at = np.flatnonzero(~ws)  # text position of each non-whitespace character
+    if chars_at.size == 0:
+        return np.zeros(0, dtype=np.int64), per_line
+    first = np.flatnonzero(start[chars_at])  # token starts, in non-whitespace coordinates
+    length = np.diff(first, append=chars_at.size)
+    per_line = np.diff(np.searchsorted(chars_at[first], offsets))
+
+    chars = cp[chars_at]
+    present = np.zeros(N_CODEPOINTS, dtype=bool)
+    present[chars] = True
+    alphabet = np.flatnonzero(present)
+    lut = np.empty(N_CODEPOINTS, dtype=np.int64)
+    lut[alphabet] = np.arange(1, alphabet.size + 1)
+    code = lut[chars]  # 1..V; 0 means "no character"
+    bits = _bit_length(alphabet.size)
+    key_bits = 62 - _bit_length(n_lines)
+    short = (key_bits - 1) // bits
+    within = np.arange(chars.size, dtype=np.int64) - np.repeat(first, length)
+    packed = np.where(within < short, code << (bits * np.maximum(short - 1 - within, 0)), 0)
+    keys = np.add.reduceat(packed, first)
+    long = np.flatnonzero(length > short)
+    if long.size:
+        rank = _dense_rank(keys[long])
+        start_c, long_len = first[long], length[long]
+        done = short
+        while done < int(long_len.max()):
+            rank_bits = _bit_length(int(rank.max()))
+            step = max(1, (key_bits - 1 - rank_bits) // bits)
+            key = rank.copy()
+            for j in range(done, done + step):
+                key <<= bits
+                has = long_len > j
+                key[has] |= code[start_c[has] + j]
+            rank = _dense_rank(key)
+            done += step
+        keys[long] = (1 << (key_bits - 1)) | rank
+    return keys, per_line
 
 
 def _line_start_mask(offsets: np.ndarray, n: int) -> np.ndarray:
