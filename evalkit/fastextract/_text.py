@@ -17,7 +17,6 @@ from ._tables import (
     BLOCK,
     DASH,
     ISO,
-    N_CODEPOINTS,
     RUN,
     WS,
     chrf_punct_table,
@@ -100,10 +99,11 @@ def _ids_from_breaks(
     per_line = np.diff(np.searchsorted(chars_at[first], offsets))
 
     chars = cp[chars_at]
-    present = np.zeros(N_CODEPOINTS, dtype=bool)
+    top = int(chars.max()) + 1
+    present = np.zeros(top, dtype=bool)
     present[chars] = True
     alphabet = np.flatnonzero(present)
-    lut = np.empty(N_CODEPOINTS, dtype=np.int64)
+    lut = np.empty(top, dtype=np.int64)
     lut[alphabet] = np.arange(1, alphabet.size + 1)
     code = lut[chars]  # 1..V; 0 means "no character"
     bits = _bit_length(alphabet.size)
@@ -114,21 +114,48 @@ def _ids_from_breaks(
     keys = np.add.reduceat(packed, first)
     long = np.flatnonzero(length > short)
     if long.size:
-        rank = _dense_rank(keys[long])
-        start_c, long_len = first[long], length[long]
-        done = short
-        while done < int(long_len.max()):
-            rank_bits = _bit_length(int(rank.max()))
-            step = max(1, (key_bits - 1 - rank_bits) // bits)
-            key = rank.copy()
-            for j in range(done, done + step):
-                key <<= bits
-                has = long_len > j
-                key[has] |= code[start_c[has] + j]
-            rank = _dense_rank(key)
-            done += step
-        keys[long] = (1 << (key_bits - 1)) | rank
+        keys[long] = (1 << (key_bits - 1)) | _long_token_ids(
+            keys[long], first[long], length[long], code, short, bits, key_bits - 1
+        )
     return keys, per_line
+
+
+def _long_token_ids(
+    prefix_key: np.ndarray,
+    start: np.ndarray,
+    length: np.ndarray,
+    code: np.ndarray,
+    done: int,
+    bits: int,
+    key_bits: int,
+) -> np.ndarray:
+    """Ids for tokens too long to pack: equal iff equal strings, below ``2 ** key_bits``.
+
+    The still-unfinished tokens are repeatedly re-ranked on (rank so far, next characters);
+    a token gets its id when its characters run out, as ``(offset of that round) + rank``.
+    Equal strings have equal lengths, so they finish in the same round with the same rank.
+    """
+    ids = np.empty(prefix_key.size, dtype=np.int64)
+    active = np.arange(prefix_key.size)
+    rank = _dense_rank(prefix_key)
+    offset = 0
+    while True:
+        finished = length[active] <= done
+        if finished.any():
+            ids[active[finished]] = offset + rank[finished]
+            offset += int(rank.max()) + 1
+            active, rank = active[~finished], rank[~finished]
+            if active.size == 0:
+                return ids
+        step = max(1, (key_bits - _bit_length(int(rank.max()))) // bits)
+        key = rank.copy()
+        act_start, act_len = start[active], length[active]
+        for j in range(done, done + step):
+            key <<= bits
+            has = act_len > j
+            key[has] |= code[act_start[has] + j]
+        rank = _dense_rank(key)
+        done += step
 
 
 def _line_start_mask(offsets: np.ndarray, n: int) -> np.ndarray:
@@ -213,18 +240,25 @@ def tokenize_ids(lines: Sequence[str], tokenize: str) -> tuple[np.ndarray, np.nd
 def preprocess_13a(lines: list[str]) -> list[str]:
     """13a's language-independent part (skipped tags, hyphenated line breaks, entities).
 
-    Applied line by line, in sacrebleu's order, and only when some line needs it.
+    The same ``str.replace`` calls in sacrebleu's order, skipped for lines they cannot change.
     """
     joined = "".join(lines)
-    steps = []
     if "<skipped>" in joined:
-        steps.append(("<skipped>", ""))
+        lines = [line.replace("<skipped>", "") for line in lines]
     if "\n" in joined:
-        steps += [("-\n", ""), ("\n", " ")]
+        lines = [
+            line.replace("-\n", "").replace("\n", " ") if "\n" in line else line for line in lines
+        ]
     if "&" in joined:
-        steps += [("&quot;", '"'), ("&amp;", "&"), ("&lt;", "<"), ("&gt;", ">")]
-    for old, new in steps:
-        lines = [line.replace(old, new) for line in lines]
+        lines = [
+            line.replace("&quot;", '"')
+            .replace("&amp;", "&")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            if "&" in line
+            else line
+            for line in lines
+        ]
     return lines
 
 
