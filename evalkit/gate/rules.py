@@ -1,0 +1,280 @@
+"""Gate rules: read the ``[gate]`` table of a suite (or ``[tool.evalkit.gate]`` of a
+pyproject.toml) and validate it up front, so a typo in a threshold never reaches CI as a pass.
+
+A rule names a test set and a metric (or ``*`` for all) and one or both of:
+
+- ``min``: the worst acceptable score, in the metric's own direction — a floor for BLEU/chrF
+  (score ≥ min) and a ceiling for TER (score ≤ min), because TER is lower-is-better;
+- ``max_drop``: the largest acceptable worsening vs the baseline, in metric points (for TER
+  an *increase* is the drop), failing only when the paired test says p < ``significance``
+  (``significance = "none"`` fails on any drop beyond ``max_drop``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from ..metrics import METRIC_NAMES, parse_metric_names
+from ..suite import SuiteConfig
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = ["DEFAULT_SIGNIFICANCE", "GateConfig", "GateRule", "load_gate_config", "parse_gate"]
+
+DEFAULT_SIGNIFICANCE = 0.05
+"""A drop must be significant at this level to fail, unless the rule says otherwise."""
+
+_GATE_KEYS = {"baseline", "candidates", "paired", "rules"}
+_RULE_KEYS = {"name", "testset", "metric", "min", "max_drop", "significance"}
+_PAIRED = ("bs", "ar")
+
+
+@dataclass(frozen=True)
+class GateRule:
+    """One validated rule; ``significance`` is ``None`` when the rule says ``"none"``."""
+
+    name: str
+    testset: str = "*"
+    metric: str = "*"
+    min: float | None = None
+    max_drop: float | None = None
+    significance: float | None = DEFAULT_SIGNIFICANCE
+
+    def applies_to(self, testset: str, metric: str) -> bool:
+        return self.testset in ("*", testset) and self.metric in ("*", metric)
+
+    def describe(self) -> str:
+        """``min 40, max_drop 1 (p<0.05)`` — the rule's thresholds in one short phrase."""
+        parts = []
+        if self.min is not None:
+            parts.append(f"min {self.min:g}")
+        if self.max_drop is not None:
+            sig = "any" if self.significance is None else f"p<{self.significance:g}"
+            parts.append(f"max_drop {self.max_drop:g} ({sig})")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    """The rules plus who is gated; ``path`` is the file they came from (for messages)."""
+
+    rules: tuple[GateRule, ...]
+    path: Path | None = None
+    candidates: tuple[str, ...] | None = None
+    baseline: Path | None = None
+    paired: str | None = None
+
+    def with_candidates(self, names: Sequence[str], suite: SuiteConfig) -> GateConfig:
+        """Apply ``--candidate`` flags (they replace ``candidates`` from the file)."""
+        if not names:
+            return self
+        _check_candidates(list(names), suite, "--candidate", suite.path)
+        return dataclasses.replace(self, candidates=tuple(dict.fromkeys(names)))
+
+    def paired_test(self, suite: SuiteConfig) -> str:
+        """The paired test for p-values: ``[gate].paired`` < the suite's ``paired`` < ``bs``."""
+        if self.paired is not None:
+            return self.paired
+        return suite.paired if suite.paired in _PAIRED else "bs"
+
+
+def load_gate_config(suite: SuiteConfig, cwd: str | Path | None = None) -> GateConfig:
+    """The suite's ``[gate]``; without one, ``[tool.evalkit.gate]`` of a pyproject.toml found
+    next to the suite or in ``cwd``. No rules anywhere is an error: a gate must check something."""
+    if suite.gate:
+        return parse_gate(suite.gate, suite, suite.path)
+    places = [] if suite.path is None else [suite.path.parent / "pyproject.toml"]
+    if cwd is not None:
+        places.append(Path(cwd) / "pyproject.toml")
+    seen: set[Path] = set()
+    for place in places:
+        if place.resolve() in seen or not place.is_file():
+            continue
+        seen.add(place.resolve())
+        table = _pyproject_gate(place)
+        if table is not None:
+            return parse_gate(table, suite, place, prefix="tool.evalkit.gate")
+    raise ConfigError(
+        "no gate rules: add a [gate] table with [[gate.rules]] to the suite "
+        "(or [tool.evalkit.gate] to a pyproject.toml next to it)",
+        suite.path,
+    )
+
+
+def _pyproject_gate(path: Path) -> Mapping[str, Any] | None:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError("pyproject.toml is not valid UTF-8", path) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"TOML syntax error: {exc}", path) from exc
+    table = data.get("tool", {}).get("evalkit", {}).get("gate")
+    if table is not None and not isinstance(table, dict):
+        raise ConfigError("[tool.evalkit.gate] must be a table", path)
+    return table
+
+
+def parse_gate(
+    table: Mapping[str, Any],
+    suite: SuiteConfig,
+    path: Path | None,
+    prefix: str = "gate",
+) -> GateConfig:
+    """Validate a raw gate table against the suite it gates; every problem is a ConfigError
+    naming ``path`` (and the line of the offending ``[[gate.rules]]`` when it can be found)."""
+    text = _read_text(path)
+    gate_line = _header_lines(text, prefix, array=False)
+    where = f"[{prefix}]"
+    unknown = sorted(set(table) - _GATE_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"unknown key {unknown[0]!r} in {where}; allowed: {', '.join(sorted(_GATE_KEYS))}",
+            path,
+            gate_line[0] if gate_line else None,
+        )
+    line0 = gate_line[0] if gate_line else None
+    candidates = None
+    if "candidates" in table:
+        raw = table["candidates"]
+        if not isinstance(raw, list) or not all(isinstance(c, str) for c in raw) or not raw:
+            raise ConfigError(f"{where}.candidates must be a non-empty list of system names", path)
+        _check_candidates(raw, suite, f"{where}.candidates", path, line0)
+        candidates = tuple(dict.fromkeys(raw))
+    baseline = None
+    if "baseline" in table:
+        if not isinstance(table["baseline"], str) or not table["baseline"]:
+            raise ConfigError(f"{where}.baseline must be a file path (a string)", path, line0)
+        base_dir = path.parent if path is not None else Path(".")
+        baseline = base_dir / table["baseline"]
+    paired = table.get("paired")
+    if paired is not None and paired not in _PAIRED:
+        raise ConfigError(f"{where}.paired must be 'bs' or 'ar', got {paired!r}", path, line0)
+
+    raw_rules = table.get("rules")
+    if not raw_rules:
+        raise ConfigError(f"{where} has no rules; add at least one [[{prefix}.rules]]", path, line0)
+    if not isinstance(raw_rules, list):
+        raise ConfigError(f"{where}.rules must be an array of tables ([[{prefix}.rules]])", path)
+    lines = _header_lines(text, f"{prefix}.rules", array=True)
+    rules = []
+    for i, raw_rule in enumerate(raw_rules, 1):
+        line = lines[i - 1] if len(lines) == len(raw_rules) else None
+        rules.append(_rule(raw_rule, i, suite, path, line, prefix))
+    names = [r.name for r in rules]
+    dup = next((n for n in names if names.count(n) > 1), None)
+    if dup is not None:
+        raise ConfigError(f"duplicate rule name {dup!r} in {where}", path)
+    return GateConfig(tuple(rules), path, candidates, baseline, paired)
+
+
+def _rule(
+    raw: Any, index: int, suite: SuiteConfig, path: Path | None, line: int | None, prefix: str
+) -> GateRule:
+    where = f"[[{prefix}.rules]] #{index}"
+
+    def fail(message: str) -> ConfigError:
+        return ConfigError(f"{where}: {message}", path, line)
+
+    if not isinstance(raw, dict):
+        raise fail("must be a table")
+    unknown = sorted(set(raw) - _RULE_KEYS)
+    if unknown:
+        raise fail(f"unknown key {unknown[0]!r}; allowed: {', '.join(sorted(_RULE_KEYS))}")
+    name = raw.get("name", f"rule{index}")
+    if not isinstance(name, str) or not name.strip():
+        raise fail(f"name must be a non-empty string, got {name!r}")
+    testset = raw.get("testset", "*")
+    names = [t.name for t in suite.testsets]
+    if not isinstance(testset, str) or (testset != "*" and testset not in names):
+        raise fail(f"testset {testset!r} is not in the suite (test sets: {', '.join(names)}, *)")
+    metric = raw.get("metric", "*")
+    if not isinstance(metric, str):
+        raise fail(f"metric must be a string, got {metric!r}")
+    if metric != "*":
+        try:
+            (metric,) = parse_metric_names(metric)
+        except ConfigError as exc:
+            raise fail(exc.message) from exc
+        if metric not in suite.metrics:
+            raise fail(
+                f"metric {metric!r} is not scored by the suite "
+                f"(metrics: {', '.join(suite.metrics)})"
+            )
+    minimum = _number(raw, "min", fail)
+    max_drop = _number(raw, "max_drop", fail)
+    if minimum is None and max_drop is None:
+        raise fail("needs min and/or max_drop")
+    if max_drop is not None and max_drop < 0:
+        raise fail(
+            f"max_drop must be >= 0 (a drop is counted in the bad direction), got {max_drop}"
+        )
+    if minimum is not None and metric == "*":
+        raise fail(
+            f"min needs one metric, not '*' ({', '.join(METRIC_NAMES)} use different scales)"
+        )
+    significance: float | None = DEFAULT_SIGNIFICANCE
+    if "significance" in raw:
+        if max_drop is None:
+            raise fail("significance applies to max_drop, which this rule does not set")
+        significance = _significance(raw["significance"], fail)
+    return GateRule(name.strip(), testset, metric, minimum, max_drop, significance)
+
+
+def _number(raw: Mapping[str, Any], key: str, fail: Any) -> float | None:
+    value = raw.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise fail(f"{key} must be a number, got {value!r}")
+    return float(value)
+
+
+def _significance(value: Any, fail: Any) -> float | None:
+    if isinstance(value, str) and value.strip().lower() == "none":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise fail(f'significance must be a number in (0, 1) or "none", got {value!r}')
+    if not 0 < value < 1:
+        raise fail(f'significance must be in (0, 1) (e.g. 0.05) or "none", got {value!r}')
+    return float(value)
+
+
+def _check_candidates(
+    names: list[str], suite: SuiteConfig, where: str, path: Path | None, line: int | None = None
+) -> None:
+    systems = {s.name for t in suite.testsets for s in t.systems}
+    for name in names:
+        if name not in systems:
+            raise ConfigError(
+                f"{where}: {name!r} is not a system of any test set "
+                f"(systems: {', '.join(sorted(systems))})",
+                path,
+                line,
+            )
+
+
+def _read_text(path: Path | None) -> str:
+    if path is None or not path.is_file():
+        return ""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+def _header_lines(text: str, dotted: str, *, array: bool) -> list[int]:
+    """1-based lines of ``[dotted]`` (or ``[[dotted]]``) headers, for line-numbered errors."""
+    key = r"\s*\.\s*".join(re.escape(part) for part in dotted.split("."))
+    pattern = rf"^\s*\[\[\s*{key}\s*\]\]" if array else rf"^\s*\[\s*{key}\s*\]"
+    return [i for i, ln in enumerate(text.splitlines(), 1) if re.match(pattern, ln)]

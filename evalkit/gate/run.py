@@ -1,0 +1,168 @@
+"""Drive a gate run or a baseline write through :func:`evalkit.evaluate`.
+
+The gate scores the baseline's *stored* output lines next to the candidates in one test set
+(``dataclasses.replace`` on the suite's TestSet), so the paired test is rerun exactly against
+every new candidate. Everything around that call is checking: the test set must be the one the
+baseline was made on before scoring, and the signatures must match after.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+
+from ..cache import StatsCache
+from ..corpus import TestSet
+from ..errors import ConfigError, MismatchError
+from ..evaluation import StatsOptions, evaluate, versions
+from ..metrics import MetricSpec
+from ..results import Results, TestSetResult
+from ..suite import SuiteConfig
+from .baseline import Baseline, baseline_testset, verify_scores, verify_testset
+from .report import GateReport
+from .rules import GateConfig
+from .verdict import Measurement, decide
+
+__all__ = ["gated_systems", "make_baseline", "run_gate"]
+
+Progress = Callable[[str], None]
+
+
+def make_baseline(
+    suite: SuiteConfig,
+    *,
+    system: str | None = None,
+    cache: StatsCache | None = None,
+    progress: Progress | None = None,
+) -> Baseline:
+    """Score the released system (each test set's baseline, or ``system``) on every test set."""
+    testsets = [spec.load() for spec in suite.testsets]
+    released: list[TestSet] = []
+    for ts in testsets:
+        name = system or ts.baseline_name
+        if name not in ts.systems:
+            raise ConfigError(
+                f"--system {name!r} is not a system of test set {ts.name!r} "
+                f"({', '.join(ts.systems)})",
+                suite.path,
+            )
+        released.append(dataclasses.replace(ts, systems={name: ts.systems[name]}, baseline=name))
+    results = _evaluate(suite, released, StatsOptions(), cache, progress)
+    stored = {
+        ts.name: baseline_testset(ts, results.testset(ts.name), ts.baseline_name) for ts in released
+    }
+    return Baseline(stored, suite.name, versions())
+
+
+def gated_systems(ts: TestSet, config: GateConfig, released: str) -> list[str]:
+    """Candidates on this test set: the configured ones it has, else every system that is
+    neither the suite's baseline nor the released system."""
+    if config.candidates is not None:
+        return [c for c in config.candidates if c in ts.systems]
+    return [s for s in ts.systems if s not in (ts.baseline_name, released)]
+
+
+def run_gate(
+    suite: SuiteConfig,
+    config: GateConfig,
+    baseline: Baseline,
+    *,
+    stats: StatsOptions,
+    cache: StatsCache | None = None,
+    progress: Progress | None = None,
+) -> GateReport:
+    """Check the baseline matches, score candidates against its stored output, judge the rules."""
+    if stats.paired not in ("bs", "ar"):
+        raise ConfigError(f"the gate needs a paired test (bs or ar), got {stats.paired!r}")
+    names = [spec.name for spec in suite.testsets]
+    missing = [n for n in names if n not in baseline.testsets]
+    if missing:
+        raise MismatchError(
+            f"test set {missing[0]!r} is in the suite but not in the baseline "
+            f"(baseline has: {', '.join(baseline.testsets)}); rewrite it with evalkit baseline",
+            baseline.path,
+        )
+    extra = [n for n in baseline.testsets if n not in names]
+    if extra:
+        raise MismatchError(
+            f"test set {extra[0]!r} is in the baseline but no longer in the suite "
+            f"({', '.join(names)}); rewrite it with evalkit baseline",
+            baseline.path,
+        )
+    prepared: list[TestSet] = []
+    keys: dict[str, str] = {}
+    for spec in suite.testsets:
+        ts = spec.load()
+        base = baseline.testsets[ts.name]
+        verify_testset(base, ts, baseline.path)
+        key = f"{base.system} (baseline)"
+        candidates = gated_systems(ts, config, base.system)
+        systems = {key: base.output, **{c: ts.systems[c] for c in candidates}}
+        prepared.append(dataclasses.replace(ts, systems=systems, baseline=key))
+        keys[ts.name] = key
+    if not any(len(ts.systems) > 1 for ts in prepared):
+        raise ConfigError(
+            "the gate has nothing to check: no candidate system on any test set", config.path
+        )
+    results = _evaluate(suite, prepared, stats, cache, progress)
+    measurements: list[Measurement] = []
+    for ts in prepared:
+        result = results.testset(ts.name)
+        base = baseline.testsets[ts.name]
+        verify_scores(base, result, keys[ts.name], suite.metrics, baseline.path)
+        measurements += _measurements(result, keys[ts.name], suite.metrics)
+    verdicts = decide(config.rules, measurements)
+    if not verdicts:
+        raise ConfigError("the gate checked nothing: no rule matched a candidate", config.path)
+    return GateReport(
+        verdicts=verdicts,
+        suite=suite.name,
+        baseline_path=baseline.path,
+        released={name: b.system for name, b in baseline.testsets.items()},
+        test=f"paired-{stats.paired}",
+        resamples=stats.ar_trials if stats.paired == "ar" else (stats.bootstrap or 1000),
+        seed=stats.seed,
+    )
+
+
+def _evaluate(
+    suite: SuiteConfig,
+    testsets: Sequence[TestSet],
+    stats: StatsOptions,
+    cache: StatsCache | None,
+    progress: Progress | None,
+) -> Results:
+    return evaluate(
+        list(testsets),
+        suite.metrics,
+        suite.normalize,
+        punct=suite.punct,
+        tokenize=suite.tokenize,
+        ter_plain=suite.ter_plain,
+        stats=stats,
+        cache=cache,
+        progress=progress,
+        meta={"suite": suite.name},
+    )
+
+
+def _measurements(result: TestSetResult, key: str, metrics: Sequence[str]) -> list[Measurement]:
+    out = []
+    base = result.system(key)
+    for sr in result.systems:
+        if sr.name == key:
+            continue
+        for metric in metrics:
+            cmp_ = sr.vs_baseline.get(metric)
+            out.append(
+                Measurement(
+                    testset=result.name,
+                    system=sr.name,
+                    metric=metric,
+                    higher_is_better=MetricSpec(metric).higher_is_better,
+                    baseline=base.scores[metric].score,
+                    candidate=sr.scores[metric].score,
+                    p_value=None if cmp_ is None else cmp_.p_value,
+                )
+            )
+    return out

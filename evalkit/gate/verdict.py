@@ -1,0 +1,144 @@
+"""The gate's decision: a pure function of a rule and one measured comparison.
+
+Like coverage.py's ``should_fail_under``, the decision is made at the printed precision: scores
+are rounded to :data:`~evalkit.render._cells.DECIMALS` first, the delta is the difference of the
+*printed* scores and p-values are rounded as they are printed, so the table and the verdict can
+never disagree (34.10 against a floor of 34.1 passes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from ..render._cells import DECIMALS, LABELS
+from .rules import GateRule
+
+__all__ = [
+    "EXIT_FAIL",
+    "EXIT_OK",
+    "P_DECIMALS",
+    "Measurement",
+    "Verdict",
+    "at_precision",
+    "decide",
+    "exit_code",
+    "judge",
+]
+
+EXIT_OK, EXIT_FAIL = 0, 1
+"""Exit codes of a decided gate; bad input is 2 (any EvalkitError) and never reaches here."""
+
+P_DECIMALS = 4
+"""p-values are printed with four decimals (``render._cells.fmt_p``) and compared as printed."""
+
+
+def at_precision(value: float, decimals: int = DECIMALS) -> float:
+    """``value`` exactly as it is printed, back as a float (``34.104`` → ``34.1``)."""
+    return float(f"{value:.{decimals}f}")
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """A candidate against the baseline on one test set and metric, as measured."""
+
+    testset: str
+    system: str
+    metric: str
+    higher_is_better: bool
+    baseline: float
+    candidate: float
+    p_value: float | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One rule applied to one measurement; numbers are the printed (rounded) ones.
+
+    ``delta`` is candidate − baseline (raw sign); ``drop`` is the worsening in the metric's own
+    direction (positive = worse; for TER that is an increase).
+    """
+
+    rule: GateRule
+    testset: str
+    system: str
+    metric: str
+    higher_is_better: bool
+    baseline: float
+    candidate: float
+    delta: float
+    drop: float
+    p_value: float | None
+    passed: bool
+    reason: str
+
+    @property
+    def label(self) -> str:
+        return LABELS.get(self.metric, self.metric)
+
+
+def judge(rule: GateRule, m: Measurement) -> Verdict:
+    """Apply ``rule`` to ``m``: fail on a floor (ceiling for TER) violation, or on a drop beyond
+    ``max_drop`` that is significant (or any such drop when the rule's significance is none)."""
+    base, cand = at_precision(m.baseline), at_precision(m.candidate)
+    delta = at_precision(cand - base)
+    drop = at_precision(-delta if m.higher_is_better else delta) + 0.0  # no "-0.00"
+    p = None if m.p_value is None else at_precision(m.p_value, P_DECIMALS)
+    failures: list[str] = []
+    notes: list[str] = []
+    if rule.min is not None:
+        worse = cand < rule.min if m.higher_is_better else cand > rule.min
+        bound = "floor" if m.higher_is_better else "ceiling"
+        if worse:
+            side = "below" if m.higher_is_better else "above"
+            failures.append(f"{cand:.{DECIMALS}f} {side} {bound} {rule.min:g}")
+        else:
+            notes.append(f"within {bound} {rule.min:g}")
+    if rule.max_drop is not None:
+        if drop <= rule.max_drop:
+            notes.append(
+                f"improved by {-drop:.{DECIMALS}f}"
+                if drop < 0
+                else f"drop {drop:.{DECIMALS}f} <= {rule.max_drop:g}"
+            )
+        elif rule.significance is None:
+            failures.append(f"drop {drop:.{DECIMALS}f} > {rule.max_drop:g}")
+        elif p is None:  # never judge significance without a test: fail loudly instead
+            failures.append(f"drop {drop:.{DECIMALS}f} > {rule.max_drop:g}, no paired p-value")
+        elif p < rule.significance:
+            failures.append(
+                f"drop {drop:.{DECIMALS}f} > {rule.max_drop:g}, "
+                f"significant (p={p:.{P_DECIMALS}f} < {rule.significance:g})"
+            )
+        else:
+            notes.append(
+                f"drop {drop:.{DECIMALS}f} > {rule.max_drop:g} but not significant "
+                f"(p={p:.{P_DECIMALS}f} >= {rule.significance:g})"
+            )
+    return Verdict(
+        rule=rule,
+        testset=m.testset,
+        system=m.system,
+        metric=m.metric,
+        higher_is_better=m.higher_is_better,
+        baseline=base,
+        candidate=cand,
+        delta=delta + 0.0,
+        drop=drop,
+        p_value=p,
+        passed=not failures,
+        reason="; ".join(failures or notes),
+    )
+
+
+def decide(rules: Sequence[GateRule], measurements: Iterable[Measurement]) -> tuple[Verdict, ...]:
+    """Every rule against every measurement it applies to, in rule order, then input order."""
+    ms = list(measurements)
+    return tuple(
+        judge(rule, m) for rule in rules for m in ms if rule.applies_to(m.testset, m.metric)
+    )
+
+
+def exit_code(verdicts: Iterable[Verdict]) -> int:
+    """0 when every verdict passed, 1 when any failed (a regression)."""
+    return EXIT_OK if all(v.passed for v in verdicts) else EXIT_FAIL
