@@ -61,9 +61,12 @@ def detect_lang(lines: Iterable[str]) -> str:
 def parse_system_arg(arg: str) -> tuple[str, str]:
     """Split a ``NAME=PATH`` or ``PATH`` command-line argument into (name, path).
 
-    A bare path is named after its file name without the extension.
+    A bare path is named after its file name without the extension. A '/' before the first
+    '=' means the '=' belongs to a path (``runs/lr=0.1/out.zh``, ``./a=b.zh``): a NAME never
+    contains '/'.
     """
-    if "=" in arg:
+    head = arg.partition("=")[0]
+    if "=" in arg and "/" not in head and os.sep not in head:
         name, _, path = arg.partition("=")
         if not name or not path or not _NAME_RE.match(name):
             raise ConfigError(
