@@ -64,6 +64,10 @@ def test_systems_can_be_given_as_mapping_list_or_single_path(
         ("B=runs/sysA.zh", ("B", "runs/sysA.zh")),
         # why: only the first '=' separates; the path may contain more
         ("B=runs/a=b.zh", ("B", "runs/a=b.zh")),
+        # why: a '/' before the first '=' means the '=' is part of a folder name
+        ("runs/lr=0.1/out.zh", ("out", "runs/lr=0.1/out.zh")),
+        # why: './' is the way to pass a file whose own name contains '='
+        ("./lr=0.1.zh", ("lr=0.1", "./lr=0.1.zh")),
         # why: a dotfile has no extension to strip
         (".hidden", (".hidden", ".hidden")),
         # why: only the last extension is stripped
