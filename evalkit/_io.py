@@ -107,5 +107,8 @@ def _umask() -> int:
 def write_atomic(path: str | os.PathLike[str], content: str | bytes) -> None:
     """Write ``content`` to ``path`` atomically (temporary file, fsync, rename)."""
     mode = "wb" if isinstance(content, bytes) else "w"
-    with atomic_writer(path, mode, encoding=None if mode == "wb" else "utf-8") as fh:
-        fh.write(content)
+    try:
+        with atomic_writer(path, mode, encoding=None if mode == "wb" else "utf-8") as fh:
+            fh.write(content)
+    except OSError as exc:  # e.g. the disk filled up mid-write; the old file is untouched
+        raise InputError(f"cannot write the output file: {exc.strerror or exc}", path) from exc
