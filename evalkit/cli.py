@@ -38,7 +38,11 @@ def _handle_errors(func: F) -> F:
             click.echo(f"evalkit: error: {exc}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
-            click.echo("evalkit: interrupted; no output file was written", err=True)
+            click.echo(
+                "evalkit: interrupted; no output file was written "
+                "(translations finished so far are cached)",
+                err=True,
+            )
             ctx.exit(130)
 
     return wrapper  # type: ignore[return-value]
@@ -273,12 +277,20 @@ def score(
 @click.option(
     "--format", "fmt", type=_FORMAT, default="table", show_default=True, help="What to print."
 )
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="Concurrent requests/processes for translator systems.",
+)
 @_stats_flags
 @_handle_errors
 def run(
     suite_path: str,
     output_dir: str | None,
     fmt: str,
+    jobs: int,
     bootstrap: int | None,
     confidence: float | None,
     paired: str | None,
@@ -286,10 +298,14 @@ def run(
     seed: int | None,
     cache_dir: str | None,
 ) -> None:
-    """Evaluate a suite; write results.json, segments.csv and report.html to reports/<suite>/."""
+    """Evaluate a suite; write results.json, segments.csv and report.html to reports/<suite>/.
+
+    Translator systems whose outputs are missing or stale are translated first.
+    """
     from ._io import write_atomic
     from .cache import StatsCache
     from .evaluation import evaluate
+    from .produce import produce_outputs
     from .render import render, render_segments_csv
     from .report import render_report
     from .suite import load_suite
@@ -300,6 +316,8 @@ def run(
     opts = _stats_options(suite.bootstrap, suite.paired, paired_test, suite.seed, suite.confidence)
     out = Path(output_dir) if output_dir else suite.output_dir
     cache = StatsCache(Path(cache_dir) if cache_dir else out / ".cache")
+    with _translation_progress() as tstep:
+        produced = produce_outputs(suite, jobs=jobs, only_stale=False, progress=tstep)
     testsets = [spec.load() for spec in suite.testsets]
     with _progress(sum(len(ts.systems) + 1 for ts in testsets)) as step:
         results = evaluate(
@@ -314,6 +332,10 @@ def run(
             progress=step,
             meta={"suite": suite.name},
         )
+    if produced:
+        results = results.with_translation(
+            {(p.testset, p.system): {**p.stats, "translated_now": p.ran} for p in produced}
+        )
     files = {
         "results.json": results.to_json(),
         "segments.csv": render_segments_csv(results),
@@ -327,6 +349,117 @@ def run(
         f"(statistics cache: {cache.hits} hits, {cache.misses} misses)",
         err=True,
     )
+    if produced:
+        click.echo(_translation_table(produced), err=True, nl=False)
+
+
+@contextlib.contextmanager
+def _translation_progress() -> Iterator[Callable[[str, int, int], None] | None]:
+    """One progress bar per translated system on a terminal; silent otherwise."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        tasks: dict[str, Any] = {}
+
+        def step(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(label, total=total)
+            bar.update(tasks[label], completed=done, total=total)
+
+        yield step
+
+
+def _translation_table(produced: list[Any]) -> str:
+    """Speed figures per translator system, as a plain table for a terminal or a CI log."""
+    head = (
+        "test set",
+        "system",
+        "segments",
+        "translated",
+        "cached",
+        "wall s",
+        "seg/s",
+        "chars/s",
+        "p50 s",
+        "p95 s",
+        "tokens in/out",
+    )
+
+    def num(value: Any, fmt: str) -> str:
+        return "—" if value is None else format(value, fmt)
+
+    rows = [head]
+    for p in produced:
+        st = p.stats
+        tokens = (
+            "—"
+            if st.get("prompt_tokens") is None
+            else f"{st['prompt_tokens']}/{st.get('completion_tokens')}"
+        )
+        rows.append(
+            (
+                p.testset,
+                p.system,
+                str(st.get("segments", "")),
+                str(st.get("translated", "")),
+                str(st.get("from_cache", "")),
+                num(st.get("wall_time_s"), ".2f"),
+                num(st.get("segments_per_s"), ".1f"),
+                num(st.get("chars_per_s"), ".0f"),
+                num(st.get("latency_p50_s"), ".3f"),
+                num(st.get("latency_p95_s"), ".3f"),
+                tokens,
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return "translators:\n" + "\n".join("  " + line for line in lines) + "\n"
+
+
+@main.command()
+@click.argument("suite_path", required=False, metavar="[SUITE.toml]", default="fixtures/suite.toml")
+@click.option(
+    "--system",
+    "systems",
+    multiple=True,
+    metavar="NAME",
+    help="Only this translator system (repeatable) [default: all].",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="Concurrent requests (endpoints) or batch processes (commands).",
+)
+@click.option("--refresh", is_flag=True, help="Retranslate every segment, ignoring the cache.")
+@_handle_errors
+def translate(suite_path: str, systems: tuple[str, ...], jobs: int, refresh: bool) -> None:
+    """Produce translator systems' outputs (cached per segment under reports/<suite>/)."""
+    from .produce import produce_outputs
+    from .suite import load_suite
+
+    suite = load_suite(suite_path)
+    with _translation_progress() as step:
+        produced = produce_outputs(
+            suite,
+            systems=set(systems) or None,
+            jobs=jobs,
+            refresh=refresh,
+            only_stale=False,
+            progress=step,
+        )
+    if not produced:
+        click.echo(f"{suite_path}: no translator systems in this suite", err=True)
+        return
+    click.echo(_translation_table(produced), nl=False)
+    for p in produced:
+        click.echo(f"wrote {p.path}", err=True)
 
 
 @main.command()
