@@ -81,6 +81,16 @@ def test_json_has_the_documented_top_level_shape(results: evalkit.Results) -> No
         pytest.param(lambda d: d.pop("schema"), "no 'schema'", id="no-schema"),
         # why: a schema written as a string is not schema 1
         pytest.param(lambda d: d.update(schema="1"), "schema '1'", id="string-schema"),
+        # why: JSON true is not the schema number 1 (Python's True == 1 lets it through)
+        pytest.param(
+            lambda d: d.update(schema=True),
+            "schema True",
+            id="boolean-schema",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="results.py: from_json compares d['schema'] != 1, and True == 1",
+            ),
+        ),
         # why: a damaged file with the right schema is still an InputError, not a KeyError
         pytest.param(lambda d: d.pop("testsets"), "malformed", id="missing-testsets"),
     ],
