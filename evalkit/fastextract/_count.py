@@ -58,6 +58,29 @@ def _local_ids(
     return local, base
 
 
+def _block_ids(
+    ids: np.ndarray, per_seg: np.ndarray, max_order: int, tagbits: int
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Ids renumbered densely over the whole block, if that alphabet is small enough.
+
+    For characters of one script (a few hundred distinct code points) a block-wide numbering
+    keeps every segment's key range within budget and saves the argsort of
+    :func:`_local_ids`; otherwise (``None``) the caller numbers per segment.
+    """
+    top = int(ids.max()) + 1
+    if top > 1 << 22:
+        return None
+    present = np.zeros(top, dtype=bool)
+    present[ids] = True
+    alphabet = np.flatnonzero(present)
+    width = max_order * (alphabet.size + 1).bit_length() + tagbits
+    if np.count_nonzero(per_seg) * 2.0**width >= _KEY_LIMIT:
+        return None
+    lut = np.empty(top, dtype=np.int64)
+    lut[alphabet] = np.arange(alphabet.size)
+    return lut[ids], np.where(per_seg > 0, alphabet.size, 0)
+
+
 def _dense_ranks(
     key: np.ndarray, seg: np.ndarray, valid: np.ndarray, n_seg: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -180,8 +203,9 @@ def ngram_matches(
         seg_line = np.tile(np.arange(n_seg, dtype=np.int64), n_streams)
         seg = np.repeat(seg_line, line_len)
         per_seg = line_len.reshape(n_streams, n_seg).sum(axis=0)
-        local, base = _local_ids(ids, seg, per_seg)
         tagbits = max(1, n_refs.bit_length())
+        dense = _block_ids(ids, per_seg, max_order, tagbits)
+        local, base = dense if dense is not None else _local_ids(ids, seg, per_seg)
         width = max_order * _bit_length(base + 1) + tagbits
         light = _light_segments(width, per_seg)
         args = (base, n_seg, n_streams, tagbits, per_reference, result)
@@ -266,8 +290,7 @@ def _count_sorted(
         (int(seg_start[a]), int(seg_start[b]), int(place_bits[a]))
         for a, b in zip(np.r_[0, edges], np.r_[edges, n_seg], strict=True)
     ]
-    boundary = np.empty(total, dtype=bool)
-    boundary[0] = True
+    boundary = np.ones(total + 1, dtype=bool)  # boundary[i]: a run starts at i (or i == total)
     n_refs = n_streams - 1
     for n in range(1, max_order + 1):
         for lo, hi, b in stretches:
@@ -275,8 +298,13 @@ def _count_sorted(
             if lo < hi:
                 threshold = 1 << (tagbits + b * (max_order - n))
                 np.greater_equal(xor[lo:hi], threshold, out=boundary[lo + 1 : hi + 1])
-        starts = np.flatnonzero(boundary)
-        ends = np.append(starts[1:], total)
+        # Only runs of two or more keys can hold both sides: they start at a boundary that is
+        # not followed by one, and end at a boundary that is not preceded by one.
+        inner = ~boundary[1:]
+        starts = np.flatnonzero(boundary[:-1] & inner)
+        ends = np.flatnonzero(inner[:-1] & boundary[2:]) + 2
+        if starts.size == 0:
+            continue
         counts = [csum[ends] - csum[starts] for csum in tag_csum]
         counts.append((ends - starts) - sum(counts))
         bounds = np.searchsorted(starts, seg_start)
