@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -208,6 +209,19 @@ _FORMAT = click.Choice(["table", "json", "csv", "markdown"])
     "--report", "report_path", metavar="PATH.html", help="Also write the HTML report here."
 )
 @_stats_flags
+@click.option(
+    "--engine",
+    type=click.Choice(["auto", "fast", "sacrebleu"]),
+    default="auto",
+    show_default=True,
+    help="Statistics extraction: fast (vectorised, identical numbers), sacrebleu, or auto.",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes for extracting large inputs [default: the machine's cores].",
+)
 @click.argument("hyps", nargs=-1, required=True, metavar="HYP...")
 @_handle_errors
 def score(
@@ -229,6 +243,8 @@ def score(
     paired_test: str,
     seed: int | None,
     cache_dir: str | None,
+    engine: str,
+    jobs: int | None,
     hyps: tuple[str, ...],
 ) -> None:
     """Score candidate files HYP (PATH or NAME=PATH) against the references."""
@@ -259,6 +275,8 @@ def score(
             stats=opts,
             cache=cache,
             progress=step,
+            engine=engine,
+            jobs=jobs or os.cpu_count() or 1,
         )
     rendered = render(results, fmt, color=_stdout_is_tty() and not output)
     if report_path:
@@ -280,9 +298,16 @@ def score(
 @click.option(
     "--jobs",
     type=click.IntRange(min=1),
-    default=4,
+    default=None,
+    help="Concurrent translator requests/batches [default: 4] and extraction processes "
+    "[default: the machine's cores].",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["auto", "fast", "sacrebleu"]),
+    default="auto",
     show_default=True,
-    help="Concurrent requests/processes for translator systems.",
+    help="Statistics extraction engine (all give identical numbers).",
 )
 @_stats_flags
 @_handle_errors
@@ -290,7 +315,8 @@ def run(
     suite_path: str,
     output_dir: str | None,
     fmt: str,
-    jobs: int,
+    jobs: int | None,
+    engine: str,
     bootstrap: int | None,
     confidence: float | None,
     paired: str | None,
@@ -317,7 +343,7 @@ def run(
     out = Path(output_dir) if output_dir else suite.output_dir
     cache = StatsCache(Path(cache_dir) if cache_dir else out / ".cache")
     with _translation_progress() as tstep:
-        produced = produce_outputs(suite, jobs=jobs, only_stale=False, progress=tstep)
+        produced = produce_outputs(suite, jobs=jobs or 4, only_stale=False, progress=tstep)
     testsets = [spec.load() for spec in suite.testsets]
     with _progress(sum(len(ts.systems) + 1 for ts in testsets)) as step:
         results = evaluate(
@@ -331,6 +357,8 @@ def run(
             cache=cache,
             progress=step,
             meta={"suite": suite.name},
+            engine=engine,
+            jobs=jobs or os.cpu_count() or 1,
         )
     if produced:
         results = results.with_translation(

@@ -95,6 +95,14 @@ class StatsOptions:
 
 
 @dataclass(frozen=True)
+class _Extraction:
+    """How statistics are extracted (never what they are: every engine is identical)."""
+
+    engine: str = "auto"
+    jobs: int = 1
+
+
+@dataclass(frozen=True)
 class _SystemStats:
     raw: dict[str, np.ndarray]
     norm: dict[str, np.ndarray]
@@ -111,6 +119,8 @@ def evaluate(
     progress: Progress | None = None,
     cache: StatsCache | None = None,
     stats: StatsOptions | None = None,
+    engine: str = "auto",
+    jobs: int = 1,
     meta: dict[str, object] | None = None,
 ) -> Results:
     """Score every system of every test set; return one :class:`Results`.
@@ -133,6 +143,7 @@ def evaluate(
             progress,
             cache,
             stats or StatsOptions(),
+            _Extraction(engine, jobs),
         )
         for ts in sets
     ]
@@ -150,6 +161,7 @@ def _evaluate_one(
     progress: Progress | None,
     cache: StatsCache | None,
     stats_opts: StatsOptions,
+    extraction: _Extraction,
 ) -> TestSetResult:
     ref_script = detect_script(ts.refs[0]) if ts.lang == "zh" else None
     norm = resolve_normalizer(
@@ -177,11 +189,11 @@ def _evaluate_one(
         raw_stats: dict[str, np.ndarray] = {}
         norm_stats: dict[str, np.ndarray] = {}
         for spec in specs:
-            raw_stats[spec.name] = _extract(spec, hyps, ts.refs, Normalizer(), cache)
+            raw_stats[spec.name] = _extract(spec, hyps, ts.refs, Normalizer(), cache, extraction)
             norm_stats[spec.name] = (
                 raw_stats[spec.name]
                 if same_text
-                else _extract(spec, norm_hyps.lines, refs_n, norm, cache)
+                else _extract(spec, norm_hyps.lines, refs_n, norm, cache, extraction)
             )
         all_stats[sys_name] = _SystemStats(raw_stats, norm_stats)
         script = detect_script(hyps) if ts.lang == "zh" else None
@@ -264,12 +276,21 @@ def _extract(
     refs: Sequence[Sequence[str]],
     norm: Normalizer,
     cache: StatsCache | None,
+    extraction: _Extraction,
 ) -> np.ndarray:
-    """Statistics for one (system, metric, normalization), through the cache when there is one."""
+    """Statistics for one (system, metric, normalization), through the cache when there is one.
+
+    The cache key leaves the engine out on purpose: engines are identical by contract (and by
+    test), so statistics from one serve the other.
+    """
+
+    def compute() -> np.ndarray:
+        return spec.extract_stats(hyps, refs, engine=extraction.engine, jobs=extraction.jobs)
+
     if cache is None:
-        return spec.extract_stats(hyps, refs)
-    key = stats_key(spec.signature(len(refs)), norm.describe(), "sacrebleu", refs, hyps)
-    return cache.get_or_compute(key, lambda: spec.extract_stats(hyps, refs))
+        return compute()
+    key = stats_key(spec.signature(len(refs)), norm.describe(), "sacrebleu-layout", refs, hyps)
+    return cache.get_or_compute(key, compute)
 
 
 def _scores(
