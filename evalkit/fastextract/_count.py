@@ -25,8 +25,8 @@ _KEY_LIMIT = float(2**62)
 _SENTINEL = np.iinfo(np.int64).max
 
 
-def _exclusive_cumsum(values: np.ndarray) -> np.ndarray:
-    out = np.zeros(values.size + 1, dtype=np.int64)
+def _exclusive_cumsum(values: np.ndarray, dtype: type = np.int64) -> np.ndarray:
+    out = np.zeros(values.size + 1, dtype=dtype)
     np.cumsum(values, out=out[1:])
     return out
 
@@ -264,9 +264,9 @@ def _count_sorted(
     digits[real] = local
     digits = np.concatenate([digits, np.zeros(max_order - 1, dtype=np.int64)])
     line_bits = np.repeat(bits[seg_line], ext_len)
-    key = digits[:total_ext].copy()
+    key = digits[:total_ext]
     for j in range(1, max_order):
-        key <<= line_bits
+        key = np.left_shift(key, line_bits, out=None if j == 1 else key)
         key |= digits[j : j + total_ext]
     del digits, line_bits
     x = key[real]
@@ -280,7 +280,8 @@ def _count_sorted(
     xor = x[1:] ^ x[:-1]
     tags = x & ((1 << tagbits) - 1)
     del x
-    tag_csum = [_exclusive_cumsum(tags == t) for t in range(n_streams - 1)]
+    csum_type = np.int32 if total < 2**31 else np.int64
+    tag_csum = [_exclusive_cumsum(tags == t, csum_type) for t in range(n_streams - 1)]
     del tags
     seg_start = _exclusive_cumsum(per_seg[layout])  # where each segment starts, sorted order
     # Stretches of the sorted keys whose segments share the digit width.

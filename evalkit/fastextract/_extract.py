@@ -39,12 +39,14 @@ def _validate(hyps: Sequence[str], refs: Refs) -> tuple[list[str], list[list[str
                 f"reference stream {k + 1} has {len(stream)} segments, "
                 f"the hypotheses have {len(hyp_list)}"
             )
-    if not all(isinstance(h, str) for h in hyp_list):
+    if not set(map(type, hyp_list)) <= {str} and not all(isinstance(h, str) for h in hyp_list):
         raise InputError("every hypothesis must be a string")
     for stream in streams:
-        if not all(r is None or isinstance(r, str) for r in stream):
+        if not set(map(type, stream)) <= {str, type(None)} and not all(
+            r is None or isinstance(r, str) for r in stream
+        ):
             raise InputError("every reference must be a string (or None for 'no reference')")
-    if len(streams) > 1 or any(r is None for r in streams[0]):
+    if any(None in stream for stream in streams):
         for i, seg in enumerate(zip(*streams, strict=True)):
             if all(r is None for r in seg):
                 raise InputError(f"segment {i + 1} has no reference")
@@ -58,7 +60,8 @@ def _blocks(hyps: list[str], streams: list[list[str | None]], chunk_size: int):
     n = len(hyps)
     chars = np.fromiter(map(len, hyps), dtype=np.int64, count=n)
     for stream in streams:
-        chars += np.fromiter((len(r) if r else 0 for r in stream), dtype=np.int64, count=n)
+        lengths = map(len, stream) if None not in stream else (len(r or "") for r in stream)
+        chars += np.fromiter(lengths, dtype=np.int64, count=n)
     cum = np.cumsum(chars)
     start = 0
     while start < n:

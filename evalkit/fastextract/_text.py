@@ -270,17 +270,15 @@ def split_ids(lines: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def char_ids(lines: Sequence[str], keep_whitespace: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Code points as ids (the ``char`` tokenizer, chrF's characters) and characters per line.
+    """Code points as ids (uint32; the ``char`` tokenizer, chrF's characters) and counts per line.
 
     Whitespace is dropped unless ``keep_whitespace`` (chrF's ``whitespace=True``).
     """
     cp, offsets = encode(lines)
     if keep_whitespace:
-        return cp.astype(np.int64), np.diff(offsets)
-    keep = ~whitespace_table()[cp]
-    csum = np.zeros(cp.size + 1, dtype=np.int64)
-    np.cumsum(keep, out=csum[1:])
-    return cp[keep].astype(np.int64), csum[offsets[1:]] - csum[offsets[:-1]]
+        return cp, np.diff(offsets)
+    keep = np.flatnonzero(~whitespace_table()[cp])
+    return cp[keep], np.diff(np.searchsorted(keep, offsets))
 
 
 def remove_punctuation_ids(lines: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
