@@ -109,9 +109,12 @@ def _ids_from_breaks(
     bits = _bit_length(alphabet.size)
     key_bits = 62 - _bit_length(n_lines)
     short = (key_bits - 1) // bits
-    within = np.arange(chars.size, dtype=np.int64) - np.repeat(first, length)
-    packed = np.where(within < short, code << (bits * np.maximum(short - 1 - within, 0)), 0)
-    keys = np.add.reduceat(packed, first)
+    within = np.arange(chars.size, dtype=np.int64)  # index of each character in its token
+    within -= np.repeat(first, length)
+    np.minimum(within, short, out=within)
+    shifts = bits * (short - 1 - np.arange(short + 1, dtype=np.int64))
+    shifts[short] = 64  # numpy defines x << 64 == 0: characters past ``short`` drop out
+    keys = np.add.reduceat(code << shifts[within], first)
     long = np.flatnonzero(length > short)
     if long.size:
         keys[long] = (1 << (key_bits - 1)) | _long_token_ids(
