@@ -1,0 +1,669 @@
+"""View model: every number, label and text piece the report shows, computed before rendering.
+
+Why a separate step: templates then only loop and print (no arithmetic, no formatting), the
+whole page can be checked without Jinja2 or a browser, and untrusted texts stay plain ``str``
+values until autoescaping prints them. Charts are drawn from this model by ``charts.py``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from difflib import SequenceMatcher
+from typing import Any
+
+import numpy as np
+
+from ..errors import EvalkitError
+from ..metrics import MetricSpec
+from ..normalize import Normalizer
+from ..render._cells import ALPHA, DECIMALS, LABELS
+from ..results import Comparison, MetricScore, Results, SystemResult, TestSetResult
+
+__all__ = [
+    "BucketView",
+    "DeltaCell",
+    "ExplorerView",
+    "LeaderRow",
+    "MetricHead",
+    "NormExample",
+    "NormRow",
+    "NormalizationView",
+    "PairCell",
+    "PairwiseMatrix",
+    "Piece",
+    "ReportView",
+    "ScoreCell",
+    "ScriptShare",
+    "TestSetView",
+    "build_view",
+    "diff_code",
+    "length_of",
+]
+
+EXAMPLES_PER_SYSTEM = 2
+"""Normalization examples shown per system: enough to see what changed, short enough to scan."""
+MAX_EXAMPLES = 12
+MAX_BUCKETS = 5
+DASH = "—"
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A run of text and the CSS class that marks it (``""`` unchanged, ``"chg"`` changed)."""
+
+    text: str
+    cls: str = ""
+
+
+@dataclass(frozen=True)
+class MetricHead:
+    """A metric column: sacrebleu's signature and which direction is better."""
+
+    key: str
+    label: str
+    higher_is_better: bool
+    signature: str
+
+
+@dataclass(frozen=True)
+class ScoreCell:
+    """A corpus score with its confidence interval; ``sort`` is None when the score is missing."""
+
+    value: float | None
+    text: str
+    ci: tuple[float, float] | None
+    ci_text: str
+    sort: str
+
+
+@dataclass(frozen=True)
+class DeltaCell:
+    """A difference against another system, its paired p-value and what it means.
+
+    ``verdict`` is ``better`` / ``worse`` (significant at :data:`ALPHA`, direction-aware so a TER
+    drop is better), ``same`` (tested, not significant) or ``""`` (not tested).
+    """
+
+    text: str
+    marker: str
+    p_text: str
+    verdict: str
+    title: str
+    sort: str
+
+
+@dataclass(frozen=True)
+class LeaderRow:
+    system: str
+    index: int
+    baseline: bool
+    scores: tuple[ScoreCell, ...]
+    deltas: tuple[DeltaCell, ...]
+    changed: int
+
+
+@dataclass(frozen=True)
+class PairCell:
+    """Row system minus column system on one metric; None on the diagonal."""
+
+    cell: DeltaCell | None
+
+
+@dataclass(frozen=True)
+class PairwiseMatrix:
+    metric: MetricHead
+    systems: tuple[str, ...]
+    rows: tuple[tuple[PairCell, ...], ...]
+    test: str
+
+
+@dataclass(frozen=True)
+class ScriptShare:
+    """Detected script of a text, as whole percentages of its Han characters."""
+
+    verdict: str
+    simplified: int
+    traditional: int
+    neutral: int
+
+
+@dataclass(frozen=True)
+class NormRow:
+    system: str
+    changed: int
+    raw: tuple[str, ...]
+    normalized: tuple[str, ...]
+    gain: tuple[DeltaCell, ...]
+    script: ScriptShare | None
+
+
+@dataclass(frozen=True)
+class NormExample:
+    """One line before and after normalization, with the changed characters marked."""
+
+    who: str
+    segment: int
+    raw: tuple[Piece, ...]
+    normalized: tuple[Piece, ...]
+
+
+@dataclass(frozen=True)
+class NormalizationView:
+    signature: str
+    config: str
+    punct: bool
+    width: bool
+    requested: str
+    identity: bool
+    ref_changed: int
+    reference_script: ScriptShare | None
+    rows: tuple[NormRow, ...]
+    examples: tuple[NormExample, ...]
+    note: str
+
+
+@dataclass(frozen=True)
+class BucketView:
+    """Mean segment score per length bucket: ``means[metric][system][bucket]`` (None if empty)."""
+
+    unit: str
+    labels: tuple[str, ...]
+    counts: tuple[int, ...]
+    means: Mapping[str, Mapping[str, tuple[float | None, ...]]]
+    cells: Mapping[str, tuple[tuple[str, ...], ...]]
+
+
+@dataclass(frozen=True)
+class ExplorerView:
+    """Controls of the segment explorer and the JSON payload its script pages through."""
+
+    data_id: str
+    systems: tuple[str, ...]
+    metrics: tuple[MetricHead, ...]
+    n_refs: int
+    has_sources: bool
+    payload: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class TestSetView:
+    __test__ = False
+
+    index: int
+    anchor: str
+    name: str
+    lang: str
+    lang_label: str
+    segments: int
+    n_refs: int
+    baseline: str
+    systems: tuple[str, ...]
+    metrics: tuple[MetricHead, ...]
+    leaderboard: tuple[LeaderRow, ...]
+    has_ci: bool
+    has_p: bool
+    ci_label: str
+    tests: str
+    stats_items: tuple[tuple[str, str], ...]
+    pairwise: tuple[PairwiseMatrix, ...]
+    normalization: NormalizationView
+    buckets: BucketView
+    distribution: Mapping[str, Mapping[str, Sequence[float]]]
+    explorer: ExplorerView
+
+
+@dataclass(frozen=True)
+class SignatureRow:
+    label: str
+    signature: str
+    testsets: str
+
+
+@dataclass(frozen=True)
+class ReportView:
+    title: str
+    created: str
+    suite: str
+    versions: tuple[tuple[str, str], ...]
+    signatures: tuple[SignatureRow, ...]
+    normalizations: tuple[tuple[str, str], ...]
+    testsets: tuple[TestSetView, ...]
+    alpha: str
+
+
+def build_view(results: Results, *, title: str | None, created: datetime) -> ReportView:
+    """Compute everything the page shows from ``results``; no rendering happens here."""
+    suite = _suite_name(results.meta)
+    testsets = tuple(_testset_view(i, ts) for i, ts in enumerate(results.testsets))
+    versions = results.meta.get("versions") or {"evalkit": results.evalkit_version}
+    return ReportView(
+        title=title or (f"evalkit report: {suite}" if suite else "evalkit report"),
+        created=created.isoformat(timespec="seconds"),
+        suite=suite,
+        versions=tuple((str(k), str(v)) for k, v in versions.items()),
+        signatures=_signature_rows(testsets),
+        normalizations=tuple((t.name, t.normalization.signature) for t in testsets),
+        testsets=testsets,
+        alpha=f"{ALPHA:g}",
+    )
+
+
+def _suite_name(meta: Mapping[str, Any]) -> str:
+    suite = meta.get("suite")
+    if isinstance(suite, Mapping):
+        suite = suite.get("name")
+    return "" if suite is None else str(suite)
+
+
+def _signature_rows(testsets: Sequence[TestSetView]) -> tuple[SignatureRow, ...]:
+    seen: dict[tuple[str, str], list[str]] = {}
+    for ts in testsets:
+        for m in ts.metrics:
+            seen.setdefault((m.label, m.signature), []).append(ts.name)
+    return tuple(SignatureRow(k[0], k[1], ", ".join(v)) for k, v in seen.items())
+
+
+def _higher_is_better(metric: str) -> bool:
+    try:
+        return MetricSpec(name=metric).higher_is_better
+    except EvalkitError:  # a metric this evalkit does not know (results from a newer one)
+        return True
+
+
+def _fmt(x: float | None) -> str:
+    return DASH if x is None or not math.isfinite(x) else f"{x:.{DECIMALS}f}"
+
+
+def _sort_key(x: float | None) -> str:
+    return "" if x is None or not math.isfinite(x) else repr(float(x))
+
+
+def _score_cell(score: MetricScore | None) -> ScoreCell:
+    if score is None:
+        return ScoreCell(None, DASH, None, "", "")
+    ci = score.ci
+    ci_text = "" if ci is None else f"[{_fmt(ci[0])}, {_fmt(ci[1])}]"
+    return ScoreCell(score.score, _fmt(score.score), ci, ci_text, _sort_key(score.score))
+
+
+def _delta_cell(cmp_: Comparison | None, higher: bool, what: str) -> DeltaCell:
+    if cmp_ is None:
+        return DeltaCell(DASH, "", "", "", "", "")
+    text = f"{cmp_.delta:+.{DECIMALS}f}"
+    if cmp_.p_value is None or not math.isfinite(cmp_.p_value):
+        return DeltaCell(text, "", "", "", f"{what}: no significance test", _sort_key(cmp_.delta))
+    p = cmp_.p_value
+    p_text = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+    significant = p < ALPHA
+    gain = cmp_.delta > 0 if higher else cmp_.delta < 0
+    if not significant or cmp_.delta == 0:
+        verdict = "same"
+    else:
+        verdict = "better" if gain else "worse"
+    test = f" ({cmp_.test})" if cmp_.test else ""
+    title = (
+        f"{what}: {p_text}{test}, "
+        + ("significant" if significant else "not significant")
+        + f" at {ALPHA:g}"
+    )
+    return DeltaCell(
+        text, "*" if significant else "", p_text, verdict, title, _sort_key(cmp_.delta)
+    )
+
+
+def _metric_heads(ts: TestSetResult) -> tuple[MetricHead, ...]:
+    heads = []
+    for m in ts.metrics:
+        sig = next((s.scores[m].signature for s in ts.systems if m in s.scores), "")
+        heads.append(MetricHead(m, LABELS.get(m, m), _higher_is_better(m), sig))
+    return tuple(heads)
+
+
+def _leaderboard(ts: TestSetResult, heads: Sequence[MetricHead]) -> tuple[LeaderRow, ...]:
+    rows = []
+    for i, sr in enumerate(ts.systems):
+        base = sr.name == ts.baseline
+        rows.append(
+            LeaderRow(
+                system=sr.name,
+                index=i,
+                baseline=base,
+                scores=tuple(_score_cell(sr.scores.get(h.key)) for h in heads),
+                deltas=tuple(
+                    _delta_cell(
+                        None if base else sr.vs_baseline.get(h.key),
+                        h.higher_is_better,
+                        f"{sr.name} − {ts.baseline}, {h.label}",
+                    )
+                    for h in heads
+                ),
+                changed=sr.changed_segments,
+            )
+        )
+    return tuple(rows)
+
+
+def _pairwise(ts: TestSetResult, heads: Sequence[MetricHead]) -> tuple[PairwiseMatrix, ...]:
+    out = []
+    names = tuple(s.name for s in ts.systems)
+    for h in heads:
+        mat = ts.pairwise.get(h.key)
+        if not mat:
+            continue
+        tests = set()
+        rows = []
+        for a in names:
+            row = []
+            for b in names:
+                cmp_ = None if a == b else mat.get(a, {}).get(b)
+                if cmp_ is not None and cmp_.test:
+                    tests.add(cmp_.test)
+                cell = _delta_cell(cmp_, h.higher_is_better, f"{a} − {b}, {h.label}")
+                row.append(PairCell(None if a == b else cell))
+            rows.append(tuple(row))
+        out.append(PairwiseMatrix(h, names, tuple(rows), ", ".join(sorted(tests))))
+    return tuple(out)
+
+
+def _script_share(d: Mapping[str, Any] | None) -> ScriptShare | None:
+    if not d:
+        return None
+
+    def pct(key: str) -> int:
+        v = d.get(key)
+        return round(float(v) * 100) if isinstance(v, (int, float)) else 0
+
+    return ScriptShare(
+        str(d.get("verdict", "")),
+        pct("simplified_share"),
+        pct("traditional_share"),
+        pct("neutral_share"),
+    )
+
+
+def _char_pieces(a: str, b: str) -> tuple[tuple[Piece, ...], tuple[Piece, ...]]:
+    """Both lines cut into unchanged and changed runs (character level)."""
+    left: list[Piece] = []
+    right: list[Piece] = []
+    for tag, i1, i2, j1, j2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        cls = "" if tag == "equal" else "chg"
+        if i2 > i1:
+            left.append(Piece(a[i1:i2], cls))
+        if j2 > j1:
+            right.append(Piece(b[j1:j2], cls))
+    return tuple(left), tuple(right)
+
+
+def _normalizer(norm: Mapping[str, Any]) -> Normalizer | None:
+    config = norm.get("config")
+    try:
+        return Normalizer(
+            script=None if config in (None, "none") else str(config),
+            punct=bool(norm.get("punct", False)),
+            width=bool(norm.get("width", False)),
+        )
+    except EvalkitError:  # an OpenCC config this installation lacks: show no examples
+        return None
+
+
+def _norm_examples(ts: TestSetResult, normalizer: Normalizer) -> tuple[NormExample, ...]:
+    sd = ts.segment_data
+    picks: list[tuple[str, int, str]] = []
+    ref0 = sd.refs[0] if sd.refs else ()
+    for i in [i for i, c in enumerate(sd.ref_changed) if c][:EXAMPLES_PER_SYSTEM]:
+        picks.append(("reference", i, ref0[i]))
+    for sr in ts.systems:
+        flags = sd.changed.get(sr.name, ())
+        for i in [i for i, c in enumerate(flags) if c][:EXAMPLES_PER_SYSTEM]:
+            picks.append((sr.name, i, sd.hyps[sr.name][i]))
+    out = []
+    for who, i, text in picks[:MAX_EXAMPLES]:
+        raw, normalized = _char_pieces(text, normalizer(text))
+        out.append(NormExample(who, i + 1, raw, normalized))
+    return tuple(out)
+
+
+def _normalization(ts: TestSetResult, heads: Sequence[MetricHead]) -> NormalizationView:
+    norm = ts.normalization
+    normalizer = _normalizer(norm)
+    identity = normalizer is not None and normalizer.is_identity
+    rows = []
+    for sr in ts.systems:
+        raw = tuple(_fmt(_score(sr.raw_scores, h.key)) for h in heads)
+        new = tuple(_fmt(_score(sr.scores, h.key)) for h in heads)
+        gain = tuple(_gain_cell(sr, h) for h in heads)
+        rows.append(NormRow(sr.name, sr.changed_segments, raw, new, gain, _script_share(sr.script)))
+    examples = () if normalizer is None or identity else _norm_examples(ts, normalizer)
+    if identity:
+        note = "No normalization was applied: raw and normalized scores are the same."
+    elif normalizer is None:
+        note = f"Examples unavailable: normalization {norm.get('config')!r} is not installed."
+    elif not examples:
+        note = "Normalization changed no segment."
+    else:
+        note = ""
+    return NormalizationView(
+        signature=str(norm.get("signature", "")),
+        config=str(norm.get("config", "none")),
+        punct=bool(norm.get("punct", False)),
+        width=bool(norm.get("width", False)),
+        requested=str(norm.get("requested") or ""),
+        identity=identity,
+        ref_changed=int(norm.get("ref_changed_segments", sum(ts.segment_data.ref_changed))),
+        reference_script=_script_share(ts.reference_script),
+        rows=tuple(rows),
+        examples=examples,
+        note=note,
+    )
+
+
+def _score(scores: Mapping[str, MetricScore], key: str) -> float | None:
+    s = scores.get(key)
+    return None if s is None else s.score
+
+
+def _gain_cell(sr: SystemResult, h: MetricHead) -> DeltaCell:
+    raw, new = _score(sr.raw_scores, h.key), _score(sr.scores, h.key)
+    if raw is None or new is None:
+        return _delta_cell(None, h.higher_is_better, "")
+    return _delta_cell(Comparison(new - raw), h.higher_is_better, "")
+
+
+def length_of(text: str, lang: str) -> int:
+    """Segment length as the report buckets it: characters for Chinese, words for English."""
+    if lang == "zh":
+        return sum(1 for ch in text if not ch.isspace())
+    return len(text.split())
+
+
+def _buckets(ts: TestSetResult, heads: Sequence[MetricHead]) -> BucketView:
+    sd = ts.segment_data
+    lengths = np.array([length_of(t, ts.lang) for t in sd.refs[0]], dtype=np.int64)
+    unit = "characters" if ts.lang == "zh" else "words"
+    if lengths.size == 0:
+        return BucketView(unit, (), (), {}, {})
+    qs = np.percentile(lengths, np.linspace(0, 100, MAX_BUCKETS + 1)[1:-1])
+    edges = sorted({int(q) for q in qs} | {int(lengths.max())})
+    which = np.searchsorted(np.array(edges), lengths, side="left")
+    labels, counts, keep = [], [], []
+    lo = int(lengths.min())
+    for b, hi in enumerate(edges):
+        n = int((which == b).sum())
+        if n:
+            labels.append(f"{lo}–{hi}" if hi > lo else f"{hi}")
+            counts.append(n)
+            keep.append(b)
+        lo = hi + 1
+    means: dict[str, dict[str, tuple[float | None, ...]]] = {}
+    cells: dict[str, tuple[tuple[str, ...], ...]] = {}
+    for h in heads:
+        per_sys: dict[str, tuple[float | None, ...]] = {}
+        for sr in ts.systems:
+            scores = np.asarray(sd.scores[sr.name][h.key], dtype=np.float64)
+            per_sys[sr.name] = tuple(_mean(scores[which == b]) for b in keep)
+        means[h.key] = per_sys
+        cells[h.key] = tuple(
+            tuple(_fmt(per_sys[sr.name][k]) for sr in ts.systems) for k in range(len(keep))
+        )
+    return BucketView(unit, tuple(labels), tuple(counts), means, cells)
+
+
+def _mean(x: np.ndarray) -> float | None:
+    x = x[np.isfinite(x)]
+    return float(x.mean()) if x.size else None
+
+
+_WORD = re.compile(r"\w+|[^\w\s]")
+
+
+def _spans(text: str) -> list[tuple[int, int]]:
+    return [m.span() for m in _WORD.finditer(text)]
+
+
+def diff_code(
+    hyp: str, ref: str, lang: str, ref_spans: list[tuple[int, int]] | None = None
+) -> list[int]:
+    """Align a candidate with a reference as flat quadruples of code-point counts.
+
+    Each quadruple is (candidate-only, reference-only, candidate-same, reference-same), read left
+    to right; the page's script rebuilds highlighted spans from it with ``textContent``. Chinese
+    is compared character by character, English word by word (whitespace is never a token).
+    Why numbers and not markup: it is about ten times smaller, and no HTML is ever built from data.
+    """
+    out: list[int] = []
+    hpos = rpos = 0
+    if lang == "zh":
+        blocks = SequenceMatcher(None, hyp, ref, autojunk=False).get_matching_blocks()
+        for i, j, n in blocks:
+            out += (i - hpos, j - rpos, n, n)
+            hpos, rpos = i + n, j + n
+    else:
+        hs = _spans(hyp)
+        rs = ref_spans if ref_spans is not None else _spans(ref)
+        a = [hyp[s:e] for s, e in hs]
+        b = [ref[s:e] for s, e in rs]
+        for i, j, n in SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks():
+            if n == 0:
+                h0, r0 = len(hyp), len(ref)
+                h1, r1 = h0, r0
+            else:
+                h0, h1 = hs[i][0], hs[i + n - 1][1]
+                r0, r1 = rs[j][0], rs[j + n - 1][1]
+            out += (h0 - hpos, r0 - rpos, h1 - h0, r1 - r0)
+            hpos, rpos = h1, r1
+    while out and not any(out[-4:]):
+        del out[-4:]
+    return out
+
+
+def _round(xs: Sequence[float]) -> list[float | None]:
+    return [round(x, DECIMALS) if math.isfinite(x) else None for x in xs]
+
+
+def _diff_codes(ts: TestSetResult, names: Sequence[str]) -> list[list[list[int]]]:
+    """Per system and segment, the candidate aligned with reference 1 as scored: normalized.
+
+    Normalization that keeps every length (t2s, s2t, punctuation folding) maps positions one to
+    one, so the alignment of the normalized texts marks the raw texts shown on the page and a
+    Traditional candidate is not all "different" from a Simplified reference. A line whose
+    length normalization changed is aligned as written.
+    """
+    sd = ts.segment_data
+    ref = sd.refs[0] if sd.refs else ("",) * ts.segments
+    normalizer = _normalizer(ts.normalization)
+    if normalizer is None or normalizer.is_identity:
+
+        def norm(lines: Sequence[str]) -> Sequence[str]:
+            return lines
+    else:
+
+        def norm(lines: Sequence[str]) -> Sequence[str]:
+            out = normalizer.apply(lines).lines
+            return [n if len(n) == len(r) else r for n, r in zip(out, lines, strict=True)]
+
+    ref_n = norm(ref)
+    spans = [None if ts.lang == "zh" else _spans(r) for r in ref_n]
+    out = []
+    for name in names:
+        hyp_n = norm(sd.hyps[name])
+        out.append(
+            [diff_code(h, r, ts.lang, sp) for h, r, sp in zip(hyp_n, ref_n, spans, strict=True)]
+        )
+    return out
+
+
+def _explorer(ts: TestSetResult, index: int, heads: Sequence[MetricHead]) -> ExplorerView:
+    sd = ts.segment_data
+    names = [s.name for s in ts.systems]
+    payload = {
+        "lang": ts.lang,
+        "n": ts.segments,
+        "systems": names,
+        "baseline": names.index(ts.baseline) if ts.baseline in names else -1,
+        "metrics": [{"key": h.key, "label": h.label, "higher": h.higher_is_better} for h in heads],
+        "src": None if sd.sources is None else list(sd.sources),
+        "refs": [list(r) for r in sd.refs],
+        "refChanged": [int(c) for c in sd.ref_changed],
+        "hyps": [list(sd.hyps[n]) for n in names],
+        "scores": [[_round(sd.scores[n][h.key]) for h in heads] for n in names],
+        "changed": [[int(c) for c in sd.changed.get(n, ())] for n in names],
+        "diff": _diff_codes(ts, names),
+    }
+    return ExplorerView(
+        data_id=f"segdata-{index}",
+        systems=tuple(names),
+        metrics=tuple(heads),
+        n_refs=len(sd.refs),
+        has_sources=sd.sources is not None,
+        payload=payload,
+    )
+
+
+def _stats_items(stats: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    return tuple((str(k), str(v)[:80]) for k, v in stats.items() if not isinstance(v, Mapping))
+
+
+def _testset_view(index: int, ts: TestSetResult) -> TestSetView:
+    heads = _metric_heads(ts)
+    has_ci = any(
+        s.scores[m].ci is not None for s in ts.systems for m in ts.metrics if m in s.scores
+    )
+    comparisons = [c for s in ts.systems for c in s.vs_baseline.values()]
+    comparisons += [c for mat in ts.pairwise.values() for row in mat.values() for c in row.values()]
+    has_p = any(c.p_value is not None for c in comparisons)
+    tests = ", ".join(sorted({c.test for c in comparisons if c.test}))
+    confidence = ts.stats.get("confidence", 0.95)
+    try:
+        ci_label = f"{float(confidence) * 100:g}% CI"
+    except (TypeError, ValueError):
+        ci_label = "CI"
+    return TestSetView(
+        index=index,
+        anchor=f"ts-{index}",
+        name=ts.name,
+        lang=ts.lang,
+        lang_label={"zh": "Chinese", "en": "English"}.get(ts.lang, ts.lang),
+        segments=ts.segments,
+        n_refs=len(ts.segment_data.refs),
+        baseline=ts.baseline,
+        systems=tuple(s.name for s in ts.systems),
+        metrics=heads,
+        leaderboard=_leaderboard(ts, heads),
+        has_ci=has_ci,
+        has_p=has_p,
+        ci_label=ci_label,
+        tests=tests,
+        stats_items=_stats_items(ts.stats),
+        pairwise=_pairwise(ts, heads),
+        normalization=_normalization(ts, heads),
+        buckets=_buckets(ts, heads),
+        distribution={
+            h.key: {s.name: ts.segment_data.scores[s.name][h.key] for s in ts.systems}
+            for h in heads
+        },
+        explorer=_explorer(ts, index, heads),
+    )
