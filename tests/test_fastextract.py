@@ -287,6 +287,29 @@ def test_key_compaction_path(monkeypatch: pytest.MonkeyPatch) -> None:
     assert_chrf_exact(_CORPUS_HYPS, _CORPUS_REFS, 2, False)
 
 
+def test_long_tokens_by_verified_hash_and_by_exact_ranking(monkeypatch: pytest.MonkeyPatch) -> None:
+    # chrF++ words of unsegmented Chinese are whole clauses: far too long to pack, so they are
+    # keyed by a verified hash. A constant hash (every pair of equal-length tokens collides)
+    # must be caught by the verification and fall back to exact iterative ranking.
+    from evalkit.fastextract import _text
+
+    clause = "他说我们在五个工作日内完成了所有的工作而且质量很好"
+    hyps = [clause * 4, clause[2:] * 4 + " 好", "短", clause * 4] * 3
+    refs: Refs = [[clause[2:] * 4, clause * 4, "短", "x " + clause[::-1] * 4] * 3]
+    calls: list[bool] = []
+    hashed = _text._hashed_token_ids
+    monkeypatch.setattr(
+        _text,
+        "_hashed_token_ids",
+        lambda *a: calls.append(True) or hashed(*a),  # type: ignore[func-returns-value]
+    )
+    assert_chrf_exact(hyps, refs, 2, False)
+    assert calls
+    monkeypatch.setattr(_text, "_HASH_BASE", np.uint64(0))
+    assert_chrf_exact(hyps, refs, 2, False)
+    assert_bleu_exact(hyps, refs, "13a", False)
+
+
 def test_fallback_to_sacrebleus_tokenizer(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_extract, "patterns_supported", lambda tokenize: False)
     for tokenize in BLEU_TOKENIZERS:

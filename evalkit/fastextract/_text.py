@@ -117,10 +117,60 @@ def _ids_from_breaks(
     keys = np.add.reduceat(code << shifts[within], first)
     long = np.flatnonzero(length > short)
     if long.size:
-        keys[long] = (1 << (key_bits - 1)) | _long_token_ids(
-            keys[long], first[long], length[long], code, short, bits, key_bits - 1
-        )
+        start_l, length_l = first[long], length[long]
+        # Re-ranking costs an argsort per round of ~``step`` more characters; for many rounds
+        # (long words in a wide alphabet, e.g. unsegmented Chinese for chrF++) hashing wins.
+        step = max(1, (key_bits - 1 - _bit_length(long.size)) // bits)
+        ids = None
+        if float(np.mean(length_l - short)) > 2 * step:
+            ids = _hashed_token_ids(start_l, length_l, code)
+        if ids is None:  # short overhangs, or a hash collision (never seen)
+            ids = _long_token_ids(keys[long], start_l, length_l, code, short, bits, key_bits - 1)
+        keys[long] = (1 << (key_bits - 1)) | ids
     return keys, per_line
+
+
+_HASH_BASE = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _hashed_token_ids(start: np.ndarray, length: np.ndarray, code: np.ndarray) -> np.ndarray | None:
+    """Dense ids of tokens by a 64-bit polynomial hash, *verified*; ``None`` on a collision.
+
+    Tokens sharing a hash are compared character by character with the first of their group,
+    so equal ids mean equal strings; a unique hash needs no check.
+    """
+    total = int(length.sum())
+    within = np.arange(total, dtype=np.int64)
+    within -= np.repeat(np.cumsum(length) - length, length)
+    index = np.repeat(start, length) + within
+    powers = np.cumprod(np.full(int(length.max()), _HASH_BASE, dtype=np.uint64))
+    with np.errstate(over="ignore"):
+        terms = code[index].astype(np.uint64) * powers[within]
+        hashes = np.add.reduceat(terms, np.cumsum(length) - length)
+        hashes += length.astype(np.uint64) * np.uint64(0xC2B2AE3D27D4EB4F)
+    order = np.argsort(hashes)
+    sh = hashes[order]
+    new = np.empty(sh.size, dtype=bool)
+    new[0] = True
+    np.not_equal(sh[1:], sh[:-1], out=new[1:])
+    rank_sorted = np.cumsum(new) - 1
+    ids = np.empty(sh.size, dtype=np.int64)
+    ids[order] = rank_sorted
+    shared = ~new
+    shared[:-1] |= ~new[1:]  # members of groups with two or more tokens
+    if shared.any():
+        members = order[shared]
+        leader = order[np.flatnonzero(new)[rank_sorted[shared]]]
+        if np.any(length[members] != length[leader]):
+            return None
+        lens = length[members]
+        offs = np.arange(int(lens.sum()), dtype=np.int64)
+        offs -= np.repeat(np.cumsum(lens) - lens, lens)
+        a = code[np.repeat(start[members], lens) + offs]
+        b = code[np.repeat(start[leader], lens) + offs]
+        if not np.array_equal(a, b):
+            return None
+    return ids
 
 
 def _long_token_ids(
