@@ -52,7 +52,9 @@ _RE_INTL = [
 
 @cache
 def _all_chars() -> str:
-    return "".join(map(chr, range(N_CODEPOINTS)))
+    """Every code point once, in order (decoded in one go: no million 1-char objects)."""
+    codes = np.arange(N_CODEPOINTS, dtype="<u4")
+    return codes.tobytes().decode("utf-32-le", "surrogatepass")
 
 
 def _mask_from_pattern(pattern: re.Pattern[str] | object) -> np.ndarray:
@@ -67,6 +69,7 @@ def _mask_from_pattern(pattern: re.Pattern[str] | object) -> np.ndarray:
 def whitespace_table() -> np.ndarray:
     """Code points ``str.split()`` splits on (``re``'s ``\\s`` is the same predicate)."""
     mask = _mask_from_pattern(re.compile(r"\s"))
+    mask.setflags(write=False)
     return mask
 
 
