@@ -1,9 +1,10 @@
-"""Vectorised tokenization: many lines -> one flat array of token ids plus tokens per line.
+"""Vectorised tokenization: many lines -> one flat array of integer token keys per block.
 
 The ``13a``, ``zh`` and ``intl`` tokenizers are regex pipelines in sacrebleu, applied one line at
 a time. Here they are re-expressed as *token breaks* on the code points of all lines at once (see
-:func:`_run_breaks` for why that is exact), the broken text is split by ``str.split`` in one C
-call, and tokens get integer ids from a dict. Ids only need to be consistent within one block.
+:func:`_run_breaks` for why that is exact). Tokens are then keyed without building strings: the
+characters of a token are packed into an int64 (long tokens are ranked or hashed-and-verified),
+so equal keys mean equal tokens. Keys only need to be consistent within one block.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ __all__ = [
     "remove_punctuation_ids",
     "split_ids",
     "tokenize_ids",
+    "whitespace_ids",
 ]
 
 
@@ -315,8 +317,15 @@ def preprocess_13a(lines: list[str]) -> list[str]:
     return lines
 
 
+def whitespace_ids(lines: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Token keys and tokens per line of ``line.split()`` (the ``none`` tokenizer)."""
+    cp, offsets = encode(lines)
+    ws = whitespace_table()[cp]
+    return _ids_from_breaks(cp, offsets, ws, np.zeros(cp.size + 1, dtype=bool))
+
+
 def split_ids(lines: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Whitespace tokens (the ``none`` tokenizer): ids and tokens per line."""
+    """Ids and tokens per line of ``line.split()``, through a dict (for already-tokenized text)."""
     split = [line.split() for line in lines]
     per_line = np.fromiter(map(len, split), dtype=np.int64, count=len(split))
     return _vocab_ids(list(itertools.chain.from_iterable(split))), per_line
