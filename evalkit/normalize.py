@@ -43,6 +43,33 @@ _WIDTH_TABLE: dict[int, str] = {
 }
 
 
+_VOCABULARY_CONFIGS = frozenset({"tw2sp", "s2twp", "hk2sp", "s2hkp"})
+"""OpenCC configs that also swap regional vocabulary. Their tables chain (Taiwan 程式 → 程序,
+and 程序 is itself Taiwan usage for 进程), so converting their output again changes meaning:
+they are applied exactly once, and their idempotence is not promised."""
+
+_MAX_PASSES = 4
+
+
+def _convert(config: str, text: str) -> str:
+    """Convert ``text``; script-only configs are repeated until nothing changes.
+
+    OpenCC's character tables contain short chains (t2s: 薴 → 苧 → 苎), so one pass is not
+    idempotent. Repeating to a fixed point (at most a few passes; chains are short) makes the
+    Normalizer idempotent for script conversion without changing what any word means.
+    """
+    cc = converter(config)
+    out = cc.convert(text)
+    if config in _VOCABULARY_CONFIGS:
+        return out
+    for _ in range(_MAX_PASSES):
+        again = cc.convert(out)
+        if again == out:
+            break
+        out = again
+    return out
+
+
 @dataclass(frozen=True)
 class NormalizedText:
     """Lines after normalization and, per line, whether normalization changed it."""
@@ -81,7 +108,7 @@ class Normalizer:
 
     def __call__(self, text: str) -> str:
         if self.script is not None:
-            text = converter(self.script).convert(text)
+            text = _convert(self.script, text)
         if self.punct:
             text = text.translate(_PUNCT_TABLE)
         if self.width:

@@ -341,7 +341,7 @@ class Results:
             raise InputError(f"not valid JSON: {exc.msg}", path, exc.lineno, exc.colno) from exc
         if not isinstance(d, dict) or "schema" not in d:
             raise InputError("not an evalkit results file (no 'schema' key)", path)
-        if d["schema"] != SCHEMA_VERSION:
+        if type(d["schema"]) is not int or d["schema"] != SCHEMA_VERSION:  # True == 1
             raise InputError(
                 f"results schema {d['schema']!r} is not supported "
                 f"(this evalkit reads {SCHEMA_VERSION})",

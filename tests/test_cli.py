@@ -93,11 +93,6 @@ def test_an_output_path_that_is_a_directory_is_a_one_line_error(work: Path, run_
     assert list((work / "out").iterdir()) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli.py: click's own usage errors (missing argument, bad --format) print a usage "
-    "block of 3-4 lines, not DESIGN's one-line error",
-)
 def test_a_usage_error_is_one_stderr_line_too(work: Path, run_evalkit) -> None:
     assert_one_line_error(run_evalkit("score", "--ref=ref.zh", cwd=work), "HYP")
 

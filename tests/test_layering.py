@@ -28,7 +28,7 @@ RANKS: dict[str, int] = {
     "normalize": 3,
     "metrics": 4,
     "fastextract": 4,  # an extraction engine behind metrics (EXTRACT)
-    "scoring": 5,
+    "scoring": 4,  # pure closed forms (imports only errors); metrics binds them as score_fn
     "stats": 5,
     "cache": 5,  # persists extracted statistics; used by evaluate
     "results": 6,
@@ -36,26 +36,11 @@ RANKS: dict[str, int] = {
     "evaluation": 7,  # evaluate.py's current name (the module would shadow evalkit.evaluate)
     "render": 8,
     "report": 8,
-    "gate": 8,
     "suite": 9,
+    "gate": 10,  # rules come from the suite file, so the gate reads a SuiteConfig
     "produce": 10,  # runs a suite's translators: needs the suite, used by the CLI
     "cli": 11,
     "__main__": 12,  # `python -m evalkit`, the one module allowed to import cli
-}
-
-#: Imports that break the order today, with what to decide. Each shows as a strict xfail, so the
-#: row must be removed once the import is gone (the xfail then passes, which fails the run).
-KNOWN_VIOLATIONS: dict[tuple[str, str], str] = {
-    ("metrics", "scoring"): (
-        "MetricSpec.score_fn uses scoring's vectorised formulas. DESIGN wants metric objects to "
-        "expose score-from-statistics, so either rank scoring with metrics (it imports only "
-        "errors) or keep score_fn out of metrics.py"
-    ),
-    ("gate", "suite"): (
-        "gate.rules and gate.run take a SuiteConfig, but DESIGN ranks gate before suite (gate is "
-        "a pure function of rules x Results x baseline): pass the [gate] table and settings in, "
-        "or rank gate after suite"
-    ),
 }
 
 #: Calls that write to the terminal.
@@ -152,7 +137,7 @@ def test_module_imports_nothing_downstream(module: str) -> None:
             continue
         if dest == source or dest not in RANKS:
             continue
-        if RANKS[dest] > RANKS[source] and (source, dest) not in KNOWN_VIOLATIONS:
+        if RANKS[dest] > RANKS[source]:
             bad.append(f"{MODULES[module].name}:{line} imports {target} (rank {RANKS[dest]})")
     assert not bad, f"{module} (rank {RANKS[source]}) imports downstream: " + "; ".join(bad)
 
@@ -210,25 +195,6 @@ def test_no_module_but_the_cli_prints() -> None:
                 if call[-1:] == ("Console",) and not any(k.arg == "file" for k in node.keywords):
                     offenders.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno} Console")
     assert not offenders, f"only cli.py writes to the terminal; found printing at {offenders}"
-
-
-@pytest.mark.parametrize(
-    "edge",
-    [
-        pytest.param(
-            edge, id=f"{edge[0]}->{edge[1]}", marks=pytest.mark.xfail(strict=True, reason=why)
-        )
-        for edge, why in sorted(KNOWN_VIOLATIONS.items())
-    ],
-)
-def test_known_layering_violation_is_resolved(edge: tuple[str, str]) -> None:
-    source, dest = edge
-    offending = [
-        f"{MODULES[m].relative_to(PACKAGE.parent)}:{line}"
-        for m, t, _, line in EDGES
-        if _component(m) == source and _component(t) == dest
-    ]
-    assert not offending, f"{source} imports {dest} at {offending}"
 
 
 def test_the_rule_finds_imports_inside_functions_and_relative_ones() -> None:

@@ -72,7 +72,7 @@ def test_punctuation_and_width_folding_alone_are_idempotent(text: str) -> None:
 
 
 # OpenCC is not idempotent for these inputs: converting its own output converts it again.
-OPENCC_NOT_IDEMPOTENT = [
+SCRIPT_CHAINS = [
     # why: a character chain in OpenCC's tables: 薴 → 苧 → 苎
     pytest.param("t2s", "薴", id="t2s-char-chain"),
     # why: the same chain through the Hong Kong config
@@ -81,37 +81,48 @@ OPENCC_NOT_IDEMPOTENT = [
     pytest.param("s2t", "苎", id="s2t-char-chain"),
     # why: phrase 核准 → 覈准, then the character 准 → 準 (fixtures/en-zh/taiwan.zh line 3)
     pytest.param("s2t", "核准", id="s2t-phrase-then-char"),
+]
+VOCABULARY_CHAINS = [
     # why: Taiwan 程式 (program) → 程序, which in Taiwan usage means "process" → 进程
     #      (fixtures/article.zh line 5 has 程式)
-    pytest.param("tw2sp", "程式", id="tw2sp-program-becomes-process"),
+    pytest.param("tw2sp", "程式", "程序", id="tw2sp-program-becomes-process"),
     # why: Taiwan 檔案 (file) → 文件, which in Taiwan usage means "document" → 文档
     #      (fixtures/article.zh line 7 has 档案)
-    pytest.param("tw2sp", "檔案", id="tw2sp-file-becomes-document"),
+    pytest.param("tw2sp", "檔案", "文件", id="tw2sp-file-becomes-document"),
     # why: 麼 → 么 → 幺 in the Taiwan-to-Simplified character tables
-    pytest.param("tw2sp", "麼", id="tw2sp-char-chain"),
+    pytest.param("tw2sp", "麼", "么", id="tw2sp-char-chain"),
     # why: the chain backwards: 幺 → 么 → 麼
-    pytest.param("s2twp", "幺", id="s2twp-char-chain"),
+    pytest.param("s2twp", "幺", "么", id="s2twp-char-chain"),
 ]
 
 
-@pytest.mark.parametrize(("config", "text"), OPENCC_NOT_IDEMPOTENT)
+@pytest.mark.parametrize(
+    ("config", "text"),
+    SCRIPT_CHAINS
+    + [pytest.param(c, t, id=p.id) for p in VOCABULARY_CHAINS for c, t, _ in [p.values]],
+)
 def test_opencc_itself_is_not_idempotent_on_these_inputs(config: str, text: str) -> None:
     # Documents upstream behaviour (opencc binding as installed). If this starts failing,
-    # OpenCC changed: drop the row here and from the xfail below.
+    # OpenCC changed: drop the row here.
     once = cc(config, text)
     assert once != text
     assert cc(config, once) != once
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DESIGN promises an idempotent Normalizer, but Normalizer applies OpenCC once and "
-    "OpenCC is not idempotent on these inputs (see the test above)",
-)
-@pytest.mark.parametrize(("config", "text"), OPENCC_NOT_IDEMPOTENT)
-def test_normalizer_is_idempotent_even_where_opencc_is_not(config: str, text: str) -> None:
+@pytest.mark.parametrize(("config", "text"), SCRIPT_CHAINS)
+def test_script_normalization_is_idempotent_even_where_opencc_is_not(
+    config: str, text: str
+) -> None:
     n = Normalizer(config)
     assert n(n(text)) == n(text)
+
+
+@pytest.mark.parametrize(("config", "text", "once"), VOCABULARY_CHAINS)
+def test_vocabulary_configs_convert_exactly_once_so_meaning_survives(
+    config: str, text: str, once: str
+) -> None:
+    # Repeating a vocabulary config would turn "program" into "process": applied once, by design.
+    assert Normalizer(config)(text) == once
 
 
 # --- blocks of lines --------------------------------------------------------------------------

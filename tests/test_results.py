@@ -86,10 +86,6 @@ def test_json_has_the_documented_top_level_shape(results: evalkit.Results) -> No
             lambda d: d.update(schema=True),
             "schema True",
             id="boolean-schema",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="results.py: from_json compares d['schema'] != 1, and True == 1",
-            ),
         ),
         # why: a damaged file with the right schema is still an InputError, not a KeyError
         pytest.param(lambda d: d.pop("testsets"), "malformed", id="missing-testsets"),
