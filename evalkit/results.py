@@ -165,7 +165,11 @@ class SegmentData:
 
 @dataclass(frozen=True)
 class TestSetResult:
-    """All systems scored on one test set with one normalization."""
+    """All systems scored on one test set with one normalization.
+
+    ``segment_data`` is None when the test set was streamed (millions of segments): corpus
+    scores and statistics are complete, per-segment texts and scores were not kept.
+    """
 
     __test__ = False
 
@@ -176,7 +180,7 @@ class TestSetResult:
     normalization: Mapping[str, Any]
     baseline: str
     systems: tuple[SystemResult, ...]
-    segment_data: SegmentData
+    segment_data: SegmentData | None
     reference_script: Mapping[str, Any] | None = None
     pairwise: Mapping[str, Mapping[str, Mapping[str, Comparison]]] = field(default_factory=dict)
     stats: Mapping[str, Any] = field(default_factory=dict)
@@ -204,7 +208,7 @@ class TestSetResult:
                 m: {a: {b: c.to_dict() for b, c in row.items()} for a, row in mat.items()}
                 for m, mat in self.pairwise.items()
             },
-            "segment_data": self.segment_data.to_dict(),
+            "segment_data": None if self.segment_data is None else self.segment_data.to_dict(),
         }
 
     @classmethod
@@ -226,7 +230,9 @@ class TestSetResult:
                 }
                 for m, mat in d.get("pairwise", {}).items()
             },
-            segment_data=SegmentData.from_dict(d["segment_data"]),
+            segment_data=(
+                None if d["segment_data"] is None else SegmentData.from_dict(d["segment_data"])
+            ),
         )
 
 
@@ -281,6 +287,8 @@ class Results:
         frames = []
         for ts in self.testsets:
             sd = ts.segment_data
+            if sd is None:  # streamed: per-segment texts and scores were not kept
+                continue
             for sr in ts.systems:
                 data: dict[str, Any] = {
                     "testset": ts.name,
