@@ -1,18 +1,20 @@
-"""Clipped n-gram match counts for many segments at once, with sorts instead of Counters.
+"""Clipped n-gram match counts for many segments at once: sorts of integer keys, no Counters.
 
 Input: token ids of every line of one block, laid out stream-major (the hypothesis stream first,
 then each reference stream; line ``s * n_seg + i`` is segment ``i`` of stream ``s``).
 
-1. Ids are renumbered densely *within each segment* (``0 .. b_i - 1``); n-grams are only ever
-   compared inside one segment, so a segment with ``b_i`` distinct tokens needs only
-   ``b_i ** n`` n-gram keys of order ``n``.
-2. The key of an n-gram is ``offset_n[i] + sum_j local[j] * b_i ** (n-1-j)``, where the offsets
-   lay the segments' key ranges end to end. Distinct (segment, n-gram) pairs get distinct keys,
-   so there is no hashing and nothing to verify. If the key space of an order would exceed
-   ``2**62``, the keys of the previous order are first compacted to dense per-segment ranks.
-3. Each position's key is shifted left and tagged with its stream; one ``np.sort`` per order
-   groups equal n-grams of a segment, with the hypothesis copies first. Run lengths per tag are
-   the counts; ``min(hyp, ref)`` per n-gram is the clipped match, summed per segment.
+1. Ids are renumbered densely within each segment (``0 .. b_i - 1``), or over the whole block
+   when its alphabet is small. N-grams are only ever compared inside one segment, so an n-gram
+   of segment ``i`` is a number of ``n`` digits of ``bits_i = bit_length(b_i + 1)`` bits.
+2. Main path (:func:`_count_sorted`): each position gets one int64 key -- its segment's offset,
+   its next ``max_order`` tokens as digits, its stream in the low bits -- and one ``np.sort``
+   serves every order: sorted neighbours share their order-``n`` n-gram iff their XOR is small.
+   Per-stream counts of each run of equal n-grams come from prefix sums; ``min(hyp, ref)`` per
+   n-gram is the clipped match, summed per segment. Distinct n-grams get distinct keys by
+   construction: there is no hashing and nothing to verify.
+3. Segments whose key range would not fit in 62 bits (thousands of distinct tokens) go through
+   :func:`_count_compacting` instead: one sort per order, with the keys renumbered to dense
+   per-segment ranks whenever the next order would overflow.
 """
 
 from __future__ import annotations
