@@ -98,7 +98,7 @@ def _lines(
 def _bleu_tokens(lines: list[str], tokenize: str) -> tuple[np.ndarray, np.ndarray]:
     """Token ids and counts per line after sacrebleu's ``tokenizer(line.rstrip())``."""
     lines = [line.rstrip() for line in lines]
-    if not patterns_supported(tokenize):  # pragma: no cover - a future sacrebleu
+    if not patterns_supported(tokenize):  # sacrebleu changed its regexes: use its tokenizer
         from sacrebleu.metrics.bleu import _get_tokenizer
 
         tokenizer = _get_tokenizer(tokenize)()
@@ -128,7 +128,8 @@ def bleu_stats(
     ``refs[k][i]`` is reference ``k`` of segment ``i`` (``None``: segment ``i`` has fewer
     references). Row ``i`` is ``[hyp_len, ref_len, correct_1..n, total_1..n]`` (int64), with
     the closest reference length (shorter on ties) and counts clipped by the maximum count of
-    each n-gram over the references.
+    each n-gram over the references. At most ``chunk_size`` segments (and ~128k characters)
+    are processed together, so memory stays bounded on any corpus size.
     """
     if tokenize not in BLEU_TOKENIZERS:
         raise ConfigError(
