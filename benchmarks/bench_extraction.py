@@ -90,10 +90,25 @@ def _sentences(ids: np.ndarray, bounds: np.ndarray, vocab: np.ndarray, lang: str
 
 
 def make_corpus(lang: str, n: int, seed: int = 12345) -> tuple[list[str], list[str]]:
-    """``n`` (hypothesis, reference) pairs; hypotheses are noisy copies of the references."""
-    rng = np.random.default_rng(seed + (0 if lang == "en" else 1))
-    vocab = _vocabulary(lang, rng)
+    """``n`` (hypothesis, reference) pairs; hypotheses are noisy copies of the references.
+
+    Generated in pieces of 100k segments (each with its own derived seed) to bound memory.
+    """
+    vocab = _vocabulary(lang, np.random.default_rng([seed, lang == "zh"]))
     vocab = np.append(vocab, "\x01")  # a comma marker, joined to the previous word
+    hyps: list[str] = []
+    refs: list[str] = []
+    for piece, start in enumerate(range(0, n, 100_000)):
+        rng = np.random.default_rng([seed, lang == "zh", piece + 1])
+        h, r = _corpus_piece(lang, min(100_000, n - start), vocab, rng)
+        hyps += h
+        refs += r
+    return hyps, refs
+
+
+def _corpus_piece(
+    lang: str, n: int, vocab: np.ndarray, rng: np.random.Generator
+) -> tuple[list[str], list[str]]:
     comma_id = vocab.size - 1
     median = 22 if lang == "en" else 17
     lengths = np.clip(rng.lognormal(np.log(median), 0.5, n), 1, 150).astype(np.int64)
@@ -110,8 +125,7 @@ def make_corpus(lang: str, n: int, seed: int = 12345) -> tuple[list[str], list[s
     roll = rng.random(hyp_ids.size)
     copies[roll < 0.05] = 0
     copies[roll > 0.95] = 2
-    seg_of = np.repeat(np.arange(n), lengths)
-    hyp_seg = np.repeat(seg_of, copies)
+    hyp_seg = np.repeat(np.repeat(np.arange(n), lengths), copies)
     hyp_ids = np.repeat(hyp_ids, copies)
     dup = np.flatnonzero(np.diff(np.repeat(np.arange(copies.size), copies), prepend=-1) == 0)
     hyp_ids[dup] = _zipf(rng, vocab.size - 1, dup.size)
