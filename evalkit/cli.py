@@ -236,16 +236,44 @@ _FORMAT = click.Choice(["table", "json", "csv", "markdown"])
 @_stats_flags
 @click.option(
     "--engine",
-    type=click.Choice(["auto", "fast", "sacrebleu"]),
+    type=click.Choice(["auto", "fast", "sacrebleu", "dask"]),
     default="auto",
     show_default=True,
-    help="Statistics extraction: fast (vectorised, identical numbers), sacrebleu, or auto.",
+    help="Statistics extraction: fast (vectorised, identical numbers), sacrebleu, or auto; "
+    "dask streams the chunks to a Dask cluster (--scheduler, else a local one).",
 )
 @click.option(
     "--jobs",
     type=click.IntRange(min=1),
     default=None,
     help="Processes for extracting large inputs [default: the machine's cores].",
+)
+@click.option(
+    "--stream/--no-stream",
+    default=None,
+    help="Read and score chunk by chunk, keeping only statistics (no per-segment output) "
+    "[default: when the reference has more than 100,000 lines].",
+)
+@click.option(
+    "--chunk-size",
+    type=click.IntRange(min=1),
+    default=100_000,
+    show_default=True,
+    metavar="N",
+    help="Segments per chunk when streaming.",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Dask scheduler to run on, e.g. tcp://host:8786 (implies --engine dask).",
+)
+@click.option(
+    "--scheduler-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for the Dask scheduler before giving up.",
 )
 @click.argument("hyps", nargs=-1, required=True, metavar="HYP...")
 @_handle_errors
@@ -270,6 +298,10 @@ def score(
     cache_dir: str | None,
     engine: str,
     jobs: int | None,
+    stream: bool | None,
+    chunk_size: int,
+    scheduler: str | None,
+    scheduler_timeout: float,
     hyps: tuple[str, ...],
 ) -> None:
     """Score candidate files HYP (PATH or NAME=PATH) against the references."""
@@ -287,6 +319,34 @@ def score(
         12345 if seed is None else seed,
         confidence or 0.95,
     )
+    engine, streaming = _streaming_mode(engine, stream, scheduler, refs[0])
+    if streaming:
+        if report_path or cache_dir:
+            flag = "--report" if report_path else "--cache"
+            raise EvalkitError(
+                f"{flag} needs per-segment data, which streaming does not keep; "
+                "drop it or add --no-stream"
+            )
+        results = _score_streamed(
+            list(refs),
+            list(hyps),
+            metrics=names,
+            normalizer=normalize,
+            punct=punct,
+            lang=lang,
+            tokenize=tokenize,
+            ter_plain=ter_plain,
+            chunk_size=chunk_size,
+            jobs=jobs or os.cpu_count() or 1,
+            engine=engine,
+            stats=opts,
+            sources=source,
+            baseline=baseline,
+            scheduler=scheduler,
+            timeout=scheduler_timeout,
+        )
+        _emit(render(results, fmt, color=_stdout_is_tty() and not output), output)
+        return
     ts = load_testset(list(refs), list(hyps), sources=source, lang=lang, baseline=baseline)
     cache = StatsCache(cache_dir) if cache_dir else None
     with _progress(len(ts.systems) + 1) as step:
@@ -309,6 +369,80 @@ def score(
 
         write_report(results, report_path)
     _emit(rendered, output)
+
+
+def _streaming_mode(
+    engine: str, stream: bool | None, scheduler: str | None, first_ref: str
+) -> tuple[str, bool]:
+    """(engine, whether to stream): dask always streams; by default so do big references."""
+    from .errors import ConfigError
+
+    if scheduler and engine in ("fast", "sacrebleu"):
+        raise ConfigError(f"--scheduler runs on Dask; it cannot be combined with --engine {engine}")
+    if scheduler or engine == "dask":
+        if stream is False:
+            raise ConfigError(
+                "--engine dask always streams; it cannot be combined with --no-stream"
+            )
+        return "dask", True
+    if stream is not None:
+        return engine, stream
+    from .streaming import EXACT_RESAMPLING_MAX_SEGMENTS, count_lines
+
+    n = count_lines(first_ref)
+    if n <= EXACT_RESAMPLING_MAX_SEGMENTS:
+        return engine, False
+    click.echo(
+        f"evalkit: {n:,} segments: streaming (no per-segment scores; Poisson bootstrap above "
+        f"{EXACT_RESAMPLING_MAX_SEGMENTS:,} segments); --no-stream loads everything",
+        err=True,
+    )
+    return engine, True
+
+
+def _score_streamed(refs: list[str], hyps: list[str], **kwargs: Any) -> Any:
+    """evalkit.streaming.score_files with a progress bar, on Dask when the engine says so."""
+    from .streaming import score_files
+
+    with contextlib.ExitStack() as stack:
+        if kwargs["engine"] == "dask":
+            from .distributed import connect
+
+            session = stack.enter_context(
+                connect(kwargs.pop("scheduler"), timeout=kwargs.pop("timeout"))
+            )
+            if session.dashboard_link:
+                click.echo(f"evalkit: Dask dashboard at {session.dashboard_link}", err=True)
+            kwargs["client"] = session
+        else:
+            kwargs.pop("scheduler")
+            kwargs.pop("timeout")
+        step = stack.enter_context(_stream_progress())
+        return score_files(refs, hyps, progress=step, **kwargs)
+
+
+@contextlib.contextmanager
+def _stream_progress() -> Iterator[Callable[[str, int, int], None] | None]:
+    """Segments done / segments in all, on stderr when it is a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,} segments"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("scoring", total=None)
+
+        def step(description: str, done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total, description=description)
+
+        yield step
 
 
 # --- run / report ------------------------------------------------------------------------------

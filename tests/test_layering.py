@@ -34,6 +34,8 @@ RANKS: dict[str, int] = {
     "results": 6,
     "evaluate": 7,
     "evaluation": 7,  # evaluate.py's current name (the module would shadow evalkit.evaluate)
+    "streaming": 7,  # evaluate() for files too big to hold, chunk by chunk
+    "distributed": 7,  # streaming's Dask engine
     "render": 8,
     "report": 8,
     "suite": 9,
