@@ -20,9 +20,10 @@ import evalkit
 from evalkit.errors import EvalkitError
 from evalkit.report import render as report_render
 from evalkit.report import render_report, write_report
+from evalkit.report.align import diff_code
 from evalkit.report.charts import UnsafeSVGError, safe_svg
 from evalkit.report.render import build_csp
-from evalkit.report.view import build_view, diff_code
+from evalkit.report.view import build_view
 from evalkit.results import Comparison, Results
 from evalkit.suite import load_suite
 

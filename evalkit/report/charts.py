@@ -230,7 +230,7 @@ def length_chart(ts: TestSetView) -> Markup:
     """Mean segment score per length bucket, one line per system."""
     b = ts.buckets
     xs = list(range(len(b.labels)))
-    ticks = [f"{label}\n(n={c})" for label, c in zip(b.labels, b.counts, strict=True)]
+    ticks = [f"{label}\nn={c}" for label, c in zip(b.labels, b.counts, strict=True)]
     rows, cols = _grid(len(ts.metrics))
     with matplotlib.rc_context(_RC):
         legend_rows = math.ceil(len(ts.systems) / 6)
@@ -238,7 +238,7 @@ def length_chart(ts: TestSetView) -> Markup:
         # tight layout is twice as fast as constrained; keep the bottom strip for the legend
         reserve = (0.25 * legend_rows + 0.2) / height
         fig = Figure(
-            figsize=(2.9 * cols, height), layout=TightLayoutEngine(rect=(0, reserve, 1, 1))
+            figsize=(3.1 * cols, height), layout=TightLayoutEngine(rect=(0, reserve, 1, 1))
         )
         handles = []
         for ax, head in zip(_axes(fig, len(ts.metrics), False), ts.metrics, strict=True):
@@ -258,7 +258,7 @@ def length_chart(ts: TestSetView) -> Markup:
             ax.set_title(
                 head.label + (" ↑" if head.higher_is_better else " ↓"), loc="left", parse_math=False
             )
-            ax.set_xticks(xs, ticks, parse_math=False)
+            ax.set_xticks(xs, ticks, parse_math=False, fontsize=7.5)
             ax.set_xlabel(f"reference length ({b.unit})")
             ax.grid(axis="y", color="#dde2e8", linewidth=0.6)
         legend = fig.legend(

@@ -8,11 +8,9 @@ values until autoescaping prints them. Charts are drawn from this model by ``cha
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from difflib import SequenceMatcher
 from typing import Any
 
 import numpy as np
@@ -22,6 +20,7 @@ from ..metrics import MetricSpec
 from ..normalize import Normalizer
 from ..render._cells import ALPHA, DECIMALS, LABELS
 from ..results import Comparison, MetricScore, Results, SystemResult, TestSetResult
+from .align import Aligner, char_runs
 
 __all__ = [
     "BucketView",
@@ -40,7 +39,6 @@ __all__ = [
     "ScriptShare",
     "TestSetView",
     "build_view",
-    "diff_code",
     "length_of",
 ]
 
@@ -208,7 +206,7 @@ class TestSetView:
     has_p: bool
     ci_label: str
     tests: str
-    stats_items: tuple[tuple[str, str], ...]
+    stats_items: tuple[str, ...]
     pairwise: tuple[PairwiseMatrix, ...]
     normalization: NormalizationView
     buckets: BucketView
@@ -387,15 +385,11 @@ def _script_share(d: Mapping[str, Any] | None) -> ScriptShare | None:
 
 def _char_pieces(a: str, b: str) -> tuple[tuple[Piece, ...], tuple[Piece, ...]]:
     """Both lines cut into unchanged and changed runs (character level)."""
-    left: list[Piece] = []
-    right: list[Piece] = []
-    for tag, i1, i2, j1, j2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        cls = "" if tag == "equal" else "chg"
-        if i2 > i1:
-            left.append(Piece(a[i1:i2], cls))
-        if j2 > j1:
-            right.append(Piece(b[j1:j2], cls))
-    return tuple(left), tuple(right)
+    left, right = char_runs(a, b)
+    return (
+        tuple(Piece(t, "chg" if c else "") for t, c in left),
+        tuple(Piece(t, "chg" if c else "") for t, c in right),
+    )
 
 
 def _normalizer(norm: Mapping[str, Any]) -> Normalizer | None:
@@ -517,49 +511,6 @@ def _mean(x: np.ndarray) -> float | None:
     return float(x.mean()) if x.size else None
 
 
-_WORD = re.compile(r"\w+|[^\w\s]")
-
-
-def _spans(text: str) -> list[tuple[int, int]]:
-    return [m.span() for m in _WORD.finditer(text)]
-
-
-def diff_code(
-    hyp: str, ref: str, lang: str, ref_spans: list[tuple[int, int]] | None = None
-) -> list[int]:
-    """Align a candidate with a reference as flat quadruples of code-point counts.
-
-    Each quadruple is (candidate-only, reference-only, candidate-same, reference-same), read left
-    to right; the page's script rebuilds highlighted spans from it with ``textContent``. Chinese
-    is compared character by character, English word by word (whitespace is never a token).
-    Why numbers and not markup: it is about ten times smaller, and no HTML is ever built from data.
-    """
-    out: list[int] = []
-    hpos = rpos = 0
-    if lang == "zh":
-        blocks = SequenceMatcher(None, hyp, ref, autojunk=False).get_matching_blocks()
-        for i, j, n in blocks:
-            out += (i - hpos, j - rpos, n, n)
-            hpos, rpos = i + n, j + n
-    else:
-        hs = _spans(hyp)
-        rs = ref_spans if ref_spans is not None else _spans(ref)
-        a = [hyp[s:e] for s, e in hs]
-        b = [ref[s:e] for s, e in rs]
-        for i, j, n in SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks():
-            if n == 0:
-                h0, r0 = len(hyp), len(ref)
-                h1, r1 = h0, r0
-            else:
-                h0, h1 = hs[i][0], hs[i + n - 1][1]
-                r0, r1 = rs[j][0], rs[j + n - 1][1]
-            out += (h0 - hpos, r0 - rpos, h1 - h0, r1 - r0)
-            hpos, rpos = h1, r1
-    while out and not any(out[-4:]):
-        del out[-4:]
-    return out
-
-
 def _round(xs: Sequence[float]) -> list[float | None]:
     return [round(x, DECIMALS) if math.isfinite(x) else None for x in xs]
 
@@ -586,14 +537,8 @@ def _diff_codes(ts: TestSetResult, names: Sequence[str]) -> list[list[list[int]]
             return [n if len(n) == len(r) else r for n, r in zip(out, lines, strict=True)]
 
     ref_n = norm(ref)
-    spans = [None if ts.lang == "zh" else _spans(r) for r in ref_n]
-    out = []
-    for name in names:
-        hyp_n = norm(sd.hyps[name])
-        out.append(
-            [diff_code(h, r, ts.lang, sp) for h, r, sp in zip(hyp_n, ref_n, spans, strict=True)]
-        )
-    return out
+    aligners = [Aligner(r, ts.lang) for r in ref_n]
+    return [[a.code(h) for a, h in zip(aligners, norm(sd.hyps[n]), strict=True)] for n in names]
 
 
 def _explorer(ts: TestSetResult, index: int, heads: Sequence[MetricHead]) -> ExplorerView:
@@ -623,8 +568,29 @@ def _explorer(ts: TestSetResult, index: int, heads: Sequence[MetricHead]) -> Exp
     )
 
 
-def _stats_items(stats: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
-    return tuple((str(k), str(v)[:80]) for k, v in stats.items() if not isinstance(v, Mapping))
+_PAIRED = {"bs": "paired bootstrap", "ar": "approximate randomization"}
+
+
+def _stats_items(stats: Mapping[str, Any]) -> tuple[str, ...]:
+    """How the CIs and p-values were computed, in words; unknown keys shown as ``key value``."""
+    items = []
+    paired = stats.get("paired")
+    for key, value in stats.items():
+        if value is None or value is False or isinstance(value, Mapping) or key == "confidence":
+            continue
+        if key == "bootstrap":
+            items.append(f"{value} bootstrap resamples" if value else "no bootstrap")
+        elif key == "paired":
+            if value != "none":
+                items.append(f"{_PAIRED.get(str(value), str(value))} test")
+        elif key == "pairwise":
+            items.append("every pair of systems tested")
+        elif key == "ar_trials":
+            if paired == "ar":
+                items.append(f"{value} randomization trials")
+        else:
+            items.append(f"{key} {str(value)[:60]}")
+    return tuple(items)
 
 
 def _testset_view(index: int, ts: TestSetResult) -> TestSetView:
