@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -140,9 +139,17 @@ def _corpus_piece(
 # --- one measurement, in a child process -------------------------------------------------------
 
 
-def _rss_mb() -> float:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+def _status_mb(field: str) -> float:
+    """``VmRSS`` (now) or ``VmHWM`` (peak) of this process, in MB.
+
+    Not ``getrusage``: on Linux ``ru_maxrss`` survives ``execve``, so a child would report the
+    driver's own peak (e.g. a 1M-segment corpus held at fork time) instead of its own.
+    """
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def _read(path: str) -> list[str]:
@@ -188,14 +195,14 @@ def child(spec: dict) -> dict:
     t0 = time.perf_counter()
     run(systems[0][:1], [r[:1] for r in refs])  # imports, lookup tables
     warmup = time.perf_counter() - t0
-    rss_before = _rss_mb()
+    rss_before = _status_mb("VmRSS")
     seconds = 0.0
     for k, hyps in enumerate(systems):
         t0 = time.perf_counter()
         stats = run(hyps, refs)
         seconds += time.perf_counter() - t0
         np.save(Path(spec["out"]) / f"{k}.npy", stats)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = _status_mb("VmHWM")
     return {"seconds": seconds, "warmup": warmup, "rss_before": rss_before, "rss_peak": peak}
 
 
@@ -263,6 +270,7 @@ def _case(
         fast_s=results["fast"]["seconds"],
         par_s=results["parallel"]["seconds"] if jobs > 1 else None,
         slow_rss=results["sacrebleu"]["rss_peak"],
+        slow_base=results["sacrebleu"]["rss_before"],
         fast_rss=results["fast"]["rss_peak"],
         fast_base=results["fast"]["rss_before"],
         warmup=results["fast"]["warmup"],
@@ -277,7 +285,7 @@ def _format(rows: list[dict], jobs: int) -> str:
         f"{'metric':7} {'corpus':22} {'segments':>9} {'sacrebleu s':>12} {'seg/s':>9} "
         f"{'fast s':>8} {'seg/s':>9} {'speed-up':>9} "
         + (f"{f'{jobs} procs s':>10} " if jobs > 1 else "")
-        + f"{'RSS sb MB':>10} {'RSS fast MB':>11}  identical"
+        + f"{'peak RSS MB: sacrebleu':>22} {'fast':>12}  identical"
     )
     lines = [head, "-" * len(head)]
     for r in rows:
@@ -286,12 +294,14 @@ def _format(rows: list[dict], jobs: int) -> str:
         ident = "yes" if r["identical"] else "NO"
         if r["sampled"]:
             ident += f" ({r['sampled']}-seg sample)"
-        rss_sb = f"{r['slow_rss']:.0f}" + ("*" if r["sampled"] else "")
+        rss_sb = f"{r['slow_rss']:.0f} (+{r['slow_rss'] - r['slow_base']:.0f})"
+        rss_sb += "*" if r["sampled"] else " "
+        rss_fast = f"{r['fast_rss']:.0f} (+{r['fast_rss'] - r['fast_base']:.0f}) "
         lines.append(
             f"{r['metric']:7} {r['label']:22} {r['n']:9d} {approx}{r['slow_s']:11.2f} "
             f"{approx}{r['n'] / r['slow_s']:8.0f} {r['fast_s']:8.2f} {r['n'] / r['fast_s']:9.0f} "
-            f"{approx}{r['slow_s'] / r['fast_s']:7.1f}x {par}{rss_sb:>10} "
-            f"{r['fast_rss']:11.0f}  {ident}"
+            f"{approx}{r['slow_s'] / r['fast_s']:7.1f}x {par}{rss_sb:>22} "
+            f"{rss_fast:>12}  {ident}"
         )
     return "\n".join(lines)
 
@@ -378,8 +388,8 @@ def main(argv: list[str] | None = None) -> int:
         "built in a one-segment warm-up,\n"
         f"~{max(r['warmup'] for r in rows):.1f}s per process). ~ = sacrebleu run on a random "
         "sample and extrapolated linearly; * = RSS of that sample run.\n"
-        "Tokenizer: 13a for en, zh for zh. Peak RSS is the child's ru_maxrss (includes the "
-        "corpus and interpreter)."
+        "Tokenizer: 13a for en, zh for zh. Peak RSS is the child process's VmHWM (interpreter "
+        "and corpus included);\n(+N) is the growth during extraction."
     )
     return 0 if all(r["identical"] for r in rows) else 1
 
