@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import re
 from datetime import datetime, timezone
@@ -483,3 +484,49 @@ def test_view_is_the_same_after_a_json_round_trip(fixture_results: Results) -> N
     assert build_view(again, title=None, created=CREATED) == build_view(
         fixture_results, title=None, created=CREATED
     )
+
+
+def test_missing_scores_render_as_dashes(small_results: Results) -> None:
+    ts = small_results.testsets[0]
+    sd = ts.segment_data
+    weak = ts.system("weak")
+    nan_scores = {m: dataclasses.replace(s, score=math.nan) for m, s in weak.scores.items()}
+    seg = {s: dict(v) for s, v in sd.scores.items()}
+    seg["weak"] = {m: (math.nan,) * ts.segments for m in ts.metrics}
+    broken = dataclasses.replace(
+        ts,
+        systems=tuple(
+            dataclasses.replace(s, scores=nan_scores) if s is weak else s for s in ts.systems
+        ),
+        segment_data=dataclasses.replace(sd, scores=seg),
+    )
+    doc = _parse(render_report(dataclasses.replace(small_results, testsets=(broken,))))
+    row = doc.xpath("//table[contains(@class,'board')]/tbody/tr")[1]
+    assert row.xpath("string(td[1]/span[@class='num'])") == "—"
+    (block,) = _data_blocks(doc)
+    assert block["scores"][1][0] == [None] * ts.segments
+
+
+def test_one_system_one_segment(small_results: Results) -> None:
+    ts = small_results.testsets[0]
+    sd = ts.segment_data
+    base = ts.baseline
+    one = dataclasses.replace(
+        ts,
+        segments=1,
+        systems=(ts.system(base),),
+        segment_data=dataclasses.replace(
+            sd,
+            sources=sd.sources[:1],
+            refs=tuple(r[:1] for r in sd.refs),
+            hyps={base: sd.hyps[base][:1]},
+            scores={base: {m: v[:1] for m, v in sd.scores[base].items()}},
+            raw_scores={base: {m: v[:1] for m, v in sd.raw_scores[base].items()}},
+            changed={base: sd.changed[base][:1]},
+            ref_changed=sd.ref_changed[:1],
+        ),
+    )
+    doc = _parse(render_report(dataclasses.replace(small_results, testsets=(one,))))
+    (block,) = _data_blocks(doc)
+    assert block["n"] == 1 and block["systems"] == [base]
+    assert len(_svgs(doc)) == 3

@@ -20,12 +20,12 @@ from ..metrics import MetricSpec
 from ..normalize import Normalizer
 from ..render._cells import ALPHA, DECIMALS, LABELS
 from ..results import Comparison, MetricScore, Results, SystemResult, TestSetResult
-from .align import Aligner, char_runs
+from .align import char_runs
+from .explorer import ExplorerView, build_explorer, normalizer_for
 
 __all__ = [
     "BucketView",
     "DeltaCell",
-    "ExplorerView",
     "LeaderRow",
     "MetricHead",
     "NormExample",
@@ -173,18 +173,6 @@ class BucketView:
     counts: tuple[int, ...]
     means: Mapping[str, Mapping[str, tuple[float | None, ...]]]
     cells: Mapping[str, tuple[tuple[str, ...], ...]]
-
-
-@dataclass(frozen=True)
-class ExplorerView:
-    """Controls of the segment explorer and the JSON payload its script pages through."""
-
-    data_id: str
-    systems: tuple[str, ...]
-    metrics: tuple[MetricHead, ...]
-    n_refs: int
-    has_sources: bool
-    payload: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -392,18 +380,6 @@ def _char_pieces(a: str, b: str) -> tuple[tuple[Piece, ...], tuple[Piece, ...]]:
     )
 
 
-def _normalizer(norm: Mapping[str, Any]) -> Normalizer | None:
-    config = norm.get("config")
-    try:
-        return Normalizer(
-            script=None if config in (None, "none") else str(config),
-            punct=bool(norm.get("punct", False)),
-            width=bool(norm.get("width", False)),
-        )
-    except EvalkitError:  # an OpenCC config this installation lacks: show no examples
-        return None
-
-
 def _norm_examples(ts: TestSetResult, normalizer: Normalizer) -> tuple[NormExample, ...]:
     sd = ts.segment_data
     picks: list[tuple[str, int, str]] = []
@@ -423,7 +399,7 @@ def _norm_examples(ts: TestSetResult, normalizer: Normalizer) -> tuple[NormExamp
 
 def _normalization(ts: TestSetResult, heads: Sequence[MetricHead]) -> NormalizationView:
     norm = ts.normalization
-    normalizer = _normalizer(norm)
+    normalizer = normalizer_for(norm)
     identity = normalizer is not None and normalizer.is_identity
     rows = []
     for sr in ts.systems:
@@ -511,63 +487,6 @@ def _mean(x: np.ndarray) -> float | None:
     return float(x.mean()) if x.size else None
 
 
-def _round(xs: Sequence[float]) -> list[float | None]:
-    return [round(x, DECIMALS) if math.isfinite(x) else None for x in xs]
-
-
-def _diff_codes(ts: TestSetResult, names: Sequence[str]) -> list[list[list[int]]]:
-    """Per system and segment, the candidate aligned with reference 1 as scored: normalized.
-
-    Normalization that keeps every length (t2s, s2t, punctuation folding) maps positions one to
-    one, so the alignment of the normalized texts marks the raw texts shown on the page and a
-    Traditional candidate is not all "different" from a Simplified reference. A line whose
-    length normalization changed is aligned as written.
-    """
-    sd = ts.segment_data
-    ref = sd.refs[0] if sd.refs else ("",) * ts.segments
-    normalizer = _normalizer(ts.normalization)
-    if normalizer is None or normalizer.is_identity:
-
-        def norm(lines: Sequence[str]) -> Sequence[str]:
-            return lines
-    else:
-
-        def norm(lines: Sequence[str]) -> Sequence[str]:
-            out = normalizer.apply(lines).lines
-            return [n if len(n) == len(r) else r for n, r in zip(out, lines, strict=True)]
-
-    ref_n = norm(ref)
-    aligners = [Aligner(r, ts.lang) for r in ref_n]
-    return [[a.code(h) for a, h in zip(aligners, norm(sd.hyps[n]), strict=True)] for n in names]
-
-
-def _explorer(ts: TestSetResult, index: int, heads: Sequence[MetricHead]) -> ExplorerView:
-    sd = ts.segment_data
-    names = [s.name for s in ts.systems]
-    payload = {
-        "lang": ts.lang,
-        "n": ts.segments,
-        "systems": names,
-        "baseline": names.index(ts.baseline) if ts.baseline in names else -1,
-        "metrics": [{"key": h.key, "label": h.label, "higher": h.higher_is_better} for h in heads],
-        "src": None if sd.sources is None else list(sd.sources),
-        "refs": [list(r) for r in sd.refs],
-        "refChanged": [int(c) for c in sd.ref_changed],
-        "hyps": [list(sd.hyps[n]) for n in names],
-        "scores": [[_round(sd.scores[n][h.key]) for h in heads] for n in names],
-        "changed": [[int(c) for c in sd.changed.get(n, ())] for n in names],
-        "diff": _diff_codes(ts, names),
-    }
-    return ExplorerView(
-        data_id=f"segdata-{index}",
-        systems=tuple(names),
-        metrics=tuple(heads),
-        n_refs=len(sd.refs),
-        has_sources=sd.sources is not None,
-        payload=payload,
-    )
-
-
 _PAIRED = {"bs": "paired bootstrap", "ar": "approximate randomization"}
 
 
@@ -631,5 +550,5 @@ def _testset_view(index: int, ts: TestSetResult) -> TestSetView:
             h.key: {s.name: ts.segment_data.scores[s.name][h.key] for s in ts.systems}
             for h in heads
         },
-        explorer=_explorer(ts, index, heads),
+        explorer=build_explorer(ts, index, heads),
     )
