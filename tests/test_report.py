@@ -24,7 +24,7 @@ from evalkit.report import render_report, write_report
 from evalkit.report.align import diff_code
 from evalkit.report.charts import UnsafeSVGError, safe_svg
 from evalkit.report.render import build_csp
-from evalkit.report.view import build_view
+from evalkit.report.view import build_view, delta_cell
 from evalkit.results import Comparison, Results
 from evalkit.suite import load_suite
 
@@ -74,8 +74,15 @@ def _text(doc) -> str:
 
 @pytest.fixture(scope="module")
 def fixture_results() -> Results:
+    """The bundled suite, without TER on en-zh: sacrebleu's Asian-support TER takes seconds."""
     suite = load_suite(ROOT / "fixtures" / "suite.toml")
-    return evalkit.evaluate([t.load() for t in suite.testsets], meta={"suite": suite.name})
+    sets = {t.name: t.load() for t in suite.testsets}
+    meta = {"suite": suite.name}
+    english = evalkit.evaluate(
+        [sets["zh-en"], sets["zh-en-multiref"]], ["bleu", "chrf", "chrf++", "ter"], meta=meta
+    )
+    chinese = evalkit.evaluate(sets["en-zh"], ["bleu", "chrf", "chrf++"], meta=meta)
+    return dataclasses.replace(english, testsets=english.testsets + chinese.testsets)
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +154,7 @@ def hostile_results(tmp_path_factory: pytest.TempPathFactory) -> Results:
         name="</title><script>alert('set')</script>",
         baseline="good",
     )
-    res = evalkit.evaluate(ts, metrics=["bleu", "chrf", "ter"])
+    res = evalkit.evaluate(ts, metrics=["bleu", "chrf"])
     return _with_statistics(res)
 
 
@@ -305,13 +312,31 @@ def test_cis_p_values_and_pairwise_are_shown_when_present(small_results: Results
 def test_ter_delta_direction_is_lower_is_better(fixture_results: Results) -> None:
     res = _with_statistics(fixture_results)
     view = build_view(res, title=None, created=CREATED)
-    ts = next(t for t in view.testsets if t.name == "en-zh")
+    ts = next(t for t in view.testsets if t.name == "zh-en")
     ter = [m.key for m in ts.metrics].index("ter")
+    verdicts = [row.deltas[ter].verdict for row in ts.leaderboard]
+    assert "worse" in verdicts  # every zh-en system has a higher TER than the baseline
     for row in ts.leaderboard:
         cell = row.deltas[ter]
         if cell.verdict in ("better", "worse"):
-            delta = float(cell.text)
-            assert (cell.verdict == "better") == (delta < 0)
+            assert (cell.verdict == "better") == (float(cell.text) < 0)
+
+
+@pytest.mark.parametrize(
+    ("delta", "p", "higher", "verdict"),
+    [
+        (2.0, 0.01, True, "better"),  # why: a significant gain on a similarity metric
+        (-2.0, 0.01, True, "worse"),
+        (-2.0, 0.01, False, "better"),  # why: TER dropping is an improvement
+        (2.0, 0.01, False, "worse"),
+        (2.0, 0.30, True, "same"),  # why: tested but not significant: no colour
+        (2.0, None, True, ""),  # why: no test was run: no marker, no claim
+    ],
+)
+def test_delta_verdicts(delta: float, p: float | None, higher: bool, verdict: str) -> None:
+    cell = delta_cell(Comparison(delta, p, "paired-bs"), higher, "x")
+    assert cell.verdict == verdict
+    assert cell.marker == ("*" if verdict in ("better", "worse") else "")
 
 
 # ---------- safety ----------

@@ -93,7 +93,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Results:
         name="browser",
         baseline="strong",
     )
-    return evalkit.evaluate(ts, metrics=["bleu", "chrf", "ter"])
+    return evalkit.evaluate(ts, metrics=["bleu", "chrf"])  # sacrebleu's TER is slow
 
 
 @pytest.fixture(scope="module")

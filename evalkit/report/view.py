@@ -39,6 +39,7 @@ __all__ = [
     "ScriptShare",
     "TestSetView",
     "build_view",
+    "delta_cell",
     "length_of",
 ]
 
@@ -276,7 +277,8 @@ def _score_cell(score: MetricScore | None) -> ScoreCell:
     return ScoreCell(score.score, _fmt(score.score), ci, ci_text, _sort_key(score.score))
 
 
-def _delta_cell(cmp_: Comparison | None, higher: bool, what: str) -> DeltaCell:
+def delta_cell(cmp_: Comparison | None, higher: bool, what: str) -> DeltaCell:
+    """Format a comparison and judge it: significant at ALPHA, in the metric's own direction."""
     if cmp_ is None:
         return DeltaCell(DASH, "", "", "", "", "")
     text = f"{cmp_.delta:+.{DECIMALS}f}"
@@ -320,7 +322,7 @@ def _leaderboard(ts: TestSetResult, heads: Sequence[MetricHead]) -> tuple[Leader
                 baseline=base,
                 scores=tuple(_score_cell(sr.scores.get(h.key)) for h in heads),
                 deltas=tuple(
-                    _delta_cell(
+                    delta_cell(
                         None if base else sr.vs_baseline.get(h.key),
                         h.higher_is_better,
                         f"{sr.name} − {ts.baseline}, {h.label}",
@@ -348,7 +350,7 @@ def _pairwise(ts: TestSetResult, heads: Sequence[MetricHead]) -> tuple[PairwiseM
                 cmp_ = None if a == b else mat.get(a, {}).get(b)
                 if cmp_ is not None and cmp_.test:
                     tests.add(cmp_.test)
-                cell = _delta_cell(cmp_, h.higher_is_better, f"{a} − {b}, {h.label}")
+                cell = delta_cell(cmp_, h.higher_is_better, f"{a} − {b}, {h.label}")
                 row.append(PairCell(None if a == b else cell))
             rows.append(tuple(row))
         out.append(PairwiseMatrix(h, names, tuple(rows), ", ".join(sorted(tests))))
@@ -439,8 +441,8 @@ def _score(scores: Mapping[str, MetricScore], key: str) -> float | None:
 def _gain_cell(sr: SystemResult, h: MetricHead) -> DeltaCell:
     raw, new = _score(sr.raw_scores, h.key), _score(sr.scores, h.key)
     if raw is None or new is None:
-        return _delta_cell(None, h.higher_is_better, "")
-    return _delta_cell(Comparison(new - raw), h.higher_is_better, "")
+        return delta_cell(None, h.higher_is_better, "")
+    return delta_cell(Comparison(new - raw), h.higher_is_better, "")
 
 
 def length_of(text: str, lang: str) -> int:
