@@ -392,14 +392,20 @@ _CHAR_KINDS: dict[str, str] = {}
 
 
 def _script_counts(lines: Sequence[str]) -> tuple[int, int, int, int]:
-    """detect_script's counts (simplified, traditional, neutral, other), in C-speed counting.
+    """detect_script's counts (simplified, traditional, neutral, other), counted with numpy.
 
     The counts are sums over characters, so chunks simply add up to the whole file's.
     """
-    counts = Counter("\n".join(lines))
+    text = "\n".join(lines)
+    try:
+        points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        counts = np.bincount(points) if points.size else np.zeros(0, dtype=np.int64)
+        items = [(chr(cp), int(counts[cp])) for cp in np.flatnonzero(counts)]
+    except UnicodeEncodeError:  # lone surrogates: not from a file, but count them anyway
+        items = list(Counter(text).items())
     han: dict[str, int] = {}
     other = 0
-    for ch, n in counts.items():
+    for ch, n in items:
         if is_han(ch):
             han[ch] = n
         elif not ch.isspace():
@@ -439,20 +445,29 @@ def run_chunk(task: ChunkTask) -> ChunkResult | ChunkFailure:
         applied = [norm.apply(stream) for stream in refs]
         refs_n = [list(a.lines) for a in applied]
         ref_flags = [any(flags) for flags in zip(*(a.changed for a in applied), strict=True)]
-    any_ref_changed = any(ref_flags)
+    ref_changed = np.array(ref_flags, dtype=bool)
     systems: dict[str, SystemChunk] = {}
     for (name, _), hyps in zip(task.hyps, hyps_per_system, strict=True):
         applied_h = norm.apply(hyps)
-        same = applied_h.n_changed == 0 and not any_ref_changed
+        rows = np.flatnonzero(np.array(applied_h.changed, dtype=bool) | ref_changed)
         raw: dict[str, np.ndarray] = {}
         normed: dict[str, np.ndarray] = {}
         for spec in specs:
-            raw[spec.name] = _compact(spec.extract_stats(hyps, refs, engine=task.engine))
-            normed[spec.name] = (
-                raw[spec.name]
-                if same
-                else _compact(spec.extract_stats(list(applied_h.lines), refs_n, engine=task.engine))
+            stats = spec.extract_stats(hyps, refs, engine=task.engine)
+            raw[spec.name] = _compact(stats)
+            if rows.size == 0:
+                normed[spec.name] = raw[spec.name]
+                continue
+            # Statistics are per segment: only the segments normalization changed are redone.
+            picked = rows.tolist()
+            redone = spec.extract_stats(
+                [applied_h.lines[i] for i in picked],
+                [[stream[i] for i in picked] for stream in refs_n],
+                engine=task.engine,
             )
+            spliced = stats.copy()
+            spliced[rows] = redone
+            normed[spec.name] = _compact(spliced)
         systems[name] = SystemChunk(
             raw=raw,
             norm=normed,
@@ -470,27 +485,34 @@ def run_chunk(task: ChunkTask) -> ChunkResult | ChunkFailure:
 # ----------------------------------------------------------------------------- engines
 
 
-def _run_local(tasks: Sequence[ChunkTask], jobs: int) -> Iterator[ChunkResult | ChunkFailure]:
-    """In task order: in this process, or in ``jobs`` processes with a few chunks in flight
-    (so memory stays bounded whatever the file size)."""
-    if jobs <= 1 or len(tasks) <= 1:
-        for task in tasks:
-            yield run_chunk(task)
+def _ordered_map(fn: Callable[[Any], Any], items: Iterable[Any], jobs: int) -> Iterator[Any]:
+    """``map(fn, items)`` in order: here, or in ``jobs`` processes with a few items in flight
+    (so memory stays bounded whatever the file size). After a ChunkFailure, nothing more is
+    started."""
+    todo = iter(items)
+    if jobs <= 1:
+        yield from map(fn, todo)
         return
-    pending: deque[Future[ChunkResult | ChunkFailure]] = deque()
-    todo = iter(tasks)
-    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks))) as pool:
-        for task in islice(todo, 2 * jobs):
-            pending.append(pool.submit(run_chunk, task))
+    pending: deque[Future[Any]] = deque()
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        for item in islice(todo, 2 * jobs):
+            pending.append(pool.submit(fn, item))
         while pending:
             result = pending.popleft().result()
-            nxt = next(todo, None)
-            if nxt is not None:
-                pending.append(pool.submit(run_chunk, nxt))
             if isinstance(result, ChunkFailure):
                 for fut in pending:
                     fut.cancel()
+                pending.clear()
+            else:
+                nxt = next(todo, None)
+                if nxt is not None:
+                    pending.append(pool.submit(fn, nxt))
             yield result
+
+
+def _run_local(tasks: Sequence[ChunkTask], jobs: int) -> Iterator[ChunkResult | ChunkFailure]:
+    """The chunks in task order, in this process or in ``jobs`` local processes."""
+    return _ordered_map(run_chunk, tasks, min(jobs, len(tasks)))
 
 
 @dataclass
@@ -596,7 +618,7 @@ def _warnings(empty: int, script: ScriptShare | None, ref: ScriptShare | None) -
 
 
 def _row_blocks(chunks: Sequence[np.ndarray], rows: int) -> Iterator[np.ndarray]:
-    """Consecutive float64 blocks of ``rows`` rows (the last one shorter) across the chunks."""
+    """Consecutive blocks of ``rows`` rows (the last one shorter) across the chunks."""
     buf: list[np.ndarray] = []
     have = 0
     for chunk in chunks:
@@ -607,10 +629,10 @@ def _row_blocks(chunks: Sequence[np.ndarray], rows: int) -> Iterator[np.ndarray]
             have += take
             start += take
             if have == rows:
-                yield np.concatenate(buf).astype(np.float64)
+                yield np.concatenate(buf)
                 buf, have = [], 0
     if have:
-        yield np.concatenate(buf).astype(np.float64)
+        yield np.concatenate(buf)
 
 
 def _poisson1_table() -> tuple[np.ndarray, np.ndarray]:
@@ -643,25 +665,44 @@ def _poisson1(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
     return out
 
 
+_GROUP_BLOCKS = 16
+"""Resampling blocks per unit of work (sent to a process when ``jobs`` > 1)."""
+
+Draw = Callable[[np.random.Generator, tuple[int, int]], np.ndarray]
+
+
+def _group_sums(args: tuple[np.ndarray, int, int, int, int, Draw]) -> np.ndarray:
+    """``Σ draw(B × rows) @ block`` over one group's blocks; block ``j`` draws from its own
+    generator ``default_rng([seed, j])``, so any process can compute any block."""
+    x, n_draws, seed, first_block, rows, draw = args
+    out = np.zeros((n_draws, x.shape[1]))
+    with threadpool_limits(limits=1, user_api="blas"):  # BLAS threads fight over shared cores
+        for j, start in enumerate(range(0, x.shape[0], rows), start=first_block):
+            block = x[start : start + rows].astype(np.float64)
+            out += draw(np.random.default_rng([seed, j]), (n_draws, block.shape[0])) @ block
+    return out
+
+
 def _blocked_sums(
-    columns: Sequence[Sequence[np.ndarray]],
-    n_draws: int,
-    seed: int,
-    draw: Callable[[np.random.Generator, tuple[int, int]], np.ndarray],
+    columns: Sequence[Sequence[np.ndarray]], n_draws: int, seed: int, draw: Draw, jobs: int = 1
 ) -> np.ndarray:
     """``Σ_blocks draw(B × rows) @ X_block`` for every column set side by side: ``(B, Σd)``.
 
-    The row blocks depend only on ``n_draws``, so the draws never depend on how the corpus was
-    chunked when it was read.
+    Blocks are fixed row ranges (``rows`` depends only on ``n_draws``) and partial sums are
+    added in block order, so the result never depends on how the corpus was chunked when it
+    was read, nor on ``jobs``.
     """
     rows = max(1, _RESAMPLE_CELLS // n_draws)
-    rng = np.random.default_rng(seed)
-    width = sum(col[0].shape[1] for col in columns)
-    out = np.zeros((n_draws, width))
-    with threadpool_limits(limits=1, user_api="blas"):  # BLAS threads fight over shared cores
-        for blocks in zip(*(_row_blocks(col, rows) for col in columns), strict=True):
-            x = np.hstack(blocks)
-            out += draw(rng, (n_draws, x.shape[0])) @ x
+    per_group = rows * _GROUP_BLOCKS
+    groups = zip(*(_row_blocks(col, per_group) for col in columns), strict=True)
+    work = (
+        (np.hstack(parts), n_draws, seed, g * _GROUP_BLOCKS, rows, draw)
+        for g, parts in enumerate(groups)
+    )
+    n_rows = sum(c.shape[0] for c in columns[0])
+    out = np.zeros((n_draws, sum(col[0].shape[1] for col in columns)))
+    for partial in _ordered_map(_group_sums, work, jobs if n_rows > 2 * per_group else 1):
+        out += partial
     return out
 
 
@@ -679,6 +720,7 @@ def _poisson_statistics(
     specs: Sequence[MetricSpec],
     baseline: str,
     opts: StatsOptions,
+    jobs: int = 1,
 ) -> tuple[list[SystemResult], dict[str, dict[str, dict[str, Comparison]]]]:
     """``evaluation._with_statistics`` over row blocks: Poisson(1) bootstrap, blocked AR."""
     names = [s.name for s in systems]
@@ -697,10 +739,10 @@ def _poisson_statistics(
     boot: dict[tuple[str, str], np.ndarray] = {}
     n_boot = opts.bootstrap or (1000 if opts.paired == "bs" else 0)
     if n_boot:
-        sums = _blocked_sums(columns, n_boot, opts.seed, _poisson1)
+        sums = _blocked_sums(columns, n_boot, opts.seed, _poisson1, jobs)
         boot = {k: np.asarray(spec_of[k[1]].score_fn(sums[:, cols[k]])) for k in keys}
     ar = (
-        _blocked_sums(columns, opts.ar_trials, opts.seed, _ar_masks)
+        _blocked_sums(columns, opts.ar_trials, opts.seed, _ar_masks, jobs)
         if opts.paired == "ar"
         else None
     )
@@ -880,10 +922,10 @@ def score_files(
 
     if progress:
         progress(f"{testset}: resampling", total, total)
-    return _assemble(
-        testset, lang, n, len(ref_paths), metric_names, specs, norm, normalizer, collector,
-        sys_ix, baseline, opts, meta,
-    )  # fmt: skip
+    plan = _Plan(testset, lang, n, len(ref_paths), specs, norm, normalizer, opts, jobs)
+    result = _assemble(plan, collector, baseline or next(iter(sys_ix)))
+    info = {"versions": versions(), **(meta or {})}
+    return Results(testsets=(result,), evalkit_version=info["versions"]["evalkit"], meta=info)
 
 
 def _tasks(
@@ -927,74 +969,79 @@ def _tasks(
     return out
 
 
-def _assemble(
-    testset: str,
-    lang: str,
-    n: int,
-    n_refs: int,
-    metric_names: tuple[str, ...],
-    specs: Sequence[MetricSpec],
-    norm: Normalizer,
-    normalizer_spec: str | Normalizer | None,
-    col: _Collector,
-    sys_ix: Mapping[str, LineIndex],
-    baseline: str | None,
-    opts: StatsOptions,
-    meta: dict[str, object] | None,
-) -> Results:
+@dataclass(frozen=True)
+class _Plan:
+    """What was decided before scoring, needed again to build the result."""
+
+    testset: str
+    lang: str
+    n: int
+    n_refs: int
+    specs: Sequence[MetricSpec]
+    norm: Normalizer
+    requested: str | Normalizer | None
+    opts: StatsOptions
+    jobs: int
+
+    @property
+    def metric_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.specs)
+
+
+def _assemble(plan: _Plan, col: _Collector, base: str) -> TestSetResult:
     """The TestSetResult evaluate() builds, from the collected arrays and counters."""
-    ref_script = _share(col.ref_script) if lang == "zh" else None
+    zh = plan.lang == "zh"
+    ref_script = _share(col.ref_script) if zh else None
     systems = []
-    for sys_name in sys_ix:
-        script = _share(col.script[sys_name]) if lang == "zh" else None
+    for sys_name in col.systems:
+        script = _share(col.script[sys_name]) if zh else None
+        scores = {}
+        for kind in ("norm", "raw"):
+            scores[kind] = {
+                s.name: _metric_score(s, col.chunks(kind, sys_name, s.name), plan.n_refs)
+                for s in plan.specs
+            }
         systems.append(
             SystemResult(
                 name=sys_name,
-                scores={
-                    s.name: _metric_score(s, col.chunks("norm", sys_name, s.name), n_refs)
-                    for s in specs
-                },
-                raw_scores={
-                    s.name: _metric_score(s, col.chunks("raw", sys_name, s.name), n_refs)
-                    for s in specs
-                },
+                scores=scores["norm"],
+                raw_scores=scores["raw"],
                 changed_segments=col.changed[sys_name],
                 script=script.as_dict() if script else None,
                 warnings=_warnings(col.empty[sys_name], script, ref_script),
             )
         )
-    base = baseline or next(iter(sys_ix))
+    opts, names = plan.opts, plan.metric_names
     pairwise: dict[str, dict[str, dict[str, Comparison]]] = {}
     stats_dict: dict[str, object] = {}
-    if opts.active and n <= EXACT_RESAMPLING_MAX_SEGMENTS:
+    if opts.active and plan.n <= EXACT_RESAMPLING_MAX_SEGMENTS:
         all_stats = {
             s: _SystemStats(
-                raw={},
-                norm={m: np.concatenate(col.chunks("norm", s, m)) for m in metric_names},
+                raw={}, norm={m: np.concatenate(col.chunks("norm", s, m)) for m in names}
             )
-            for s in sys_ix
+            for s in col.systems
         }
-        systems, pairwise = _with_statistics(systems, all_stats, specs, base, opts)
+        systems, pairwise = _with_statistics(systems, all_stats, plan.specs, base, opts)
         stats_dict = opts.as_dict()
     elif opts.active:
-        chunks = {(s, m): col.chunks("norm", s, m) for s in sys_ix for m in metric_names}
-        systems, pairwise = _poisson_statistics(systems, chunks, specs, base, opts)
+        chunks = {(s, m): col.chunks("norm", s, m) for s in col.systems for m in names}
+        systems, pairwise = _poisson_statistics(systems, chunks, plan.specs, base, opts, plan.jobs)
         stats_dict = {**opts.as_dict(), "method": "poisson"}
     else:
-        systems = _with_baseline_deltas(systems, base, metric_names)
+        systems = _with_baseline_deltas(systems, base, names)
     normalization: dict[str, object] = {
-        **norm.as_dict(),
-        "signature": norm.describe(),
-        "requested": normalizer_spec if isinstance(normalizer_spec, str) else None,
+        **plan.norm.as_dict(),
+        "signature": plan.norm.describe(),
+        "requested": plan.requested if isinstance(plan.requested, str) else None,
         "ref_changed_segments": col.ref_changed,
     }
-    if n > SAMPLE_LINES:
+    if plan.n > SAMPLE_LINES:
         normalization["detected_from_segments"] = SAMPLE_LINES
-    result = TestSetResult(
-        name=testset,
-        lang=lang,
-        segments=n,
-        metrics=metric_names,
+    return TestSetResult(
+        name=plan.testset,
+        lang=plan.lang,
+        segments=plan.n,
+        metrics=names,
         normalization=normalization,
         baseline=base,
         systems=tuple(systems),
@@ -1003,5 +1050,3 @@ def _assemble(
         pairwise=pairwise,
         stats=stats_dict,
     )
-    info = {"versions": versions(), **(meta or {})}
-    return Results(testsets=(result,), evalkit_version=info["versions"]["evalkit"], meta=info)

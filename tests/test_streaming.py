@@ -382,6 +382,7 @@ def blocked(monkeypatch: pytest.MonkeyPatch) -> None:
     """Resample over row blocks at any size, and make the blocks small."""
     monkeypatch.setattr(streaming, "EXACT_RESAMPLING_MAX_SEGMENTS", 0)
     monkeypatch.setattr(streaming, "_RESAMPLE_CELLS", 1 << 16)
+    monkeypatch.setattr(streaming, "_GROUP_BLOCKS", 1)  # several groups: jobs > 1 uses processes
 
 
 def test_poisson_bootstrap_agrees_with_sacrebleus_within_sampling_noise(
