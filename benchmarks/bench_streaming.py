@@ -4,7 +4,7 @@ Deterministic zh and en file pairs (one reference, one candidate; fixed seed, Zi
 candidates as noisy copies, a tenth of the Chinese candidate lines in Traditional script so
 normalization has work to do) are written to a temporary folder, then scored with BLEU + chrF
 by the real console entry point in a subprocess under ``/usr/bin/time -v``. Reported: wall
-time, segments per second, peak RSS of the largest process (``time -v``, else
+time, segments per second, CPU seconds (user + system, workers included), peak RSS of the largest process (``time -v``, else
 ``getrusage(RUSAGE_CHILDREN)``) and, sampled with psutil when installed, of the whole process
 tree (the main process plus its ``--jobs`` workers). The target: peak RSS < 2 GB at 1M segments.
 
@@ -180,9 +180,11 @@ def run_measured(cmd: list[str]) -> dict[str, float]:
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{err[-2000:]}")
     if timer:
         peak = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", err).group(1)) * 1024
+        cpu = sum(float(x) for x in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", err))
     else:  # the children's maximum so far: only meaningful when sizes grow run by run
         peak = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) * 1024
-    return {"wall": wall, "peak": peak, "tree": sampler.peak, "stdout": out}
+        cpu = float("nan")
+    return {"wall": wall, "cpu": cpu, "peak": peak, "tree": sampler.peak, "stdout": out}
 
 
 def main() -> None:
@@ -224,7 +226,8 @@ def main() -> None:
                         scores = res["systems"][0]["scores"]
                         row = {
                             "lang": lang, "segments": n, "jobs": jobs, "stats": label,
-                            "wall": m["wall"], "rate": n / m["wall"], "peak": m["peak"],
+                            "wall": m["wall"], "rate": n / m["wall"], "cpu": m["cpu"],
+                            "peak": m["peak"],
                             "tree": m["tree"], "bleu": scores["bleu"]["score"],
                             "chrf": scores["chrf"]["score"], "method": res["stats"].get("method"),
                         }  # fmt: skip
@@ -235,16 +238,17 @@ def main() -> None:
             shutil.rmtree(data, ignore_errors=True)
     print()
     print(
-        "| lang | segments | jobs | stats | wall s | segments/s | peak RSS MB (largest) "
+        "| lang | segments | jobs | stats | wall s | segments/s | CPU s | peak RSS MB (largest) "
         "| peak RSS MB (tree) | BLEU | chrF | < 2 GB at 1M |"
     )
-    print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---|")
+    print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
         ok = "yes" if r["peak"] < LIMIT_1M else "NO"
         check = ok if r["segments"] == 1_000_000 else ""
         print(
             f"| {r['lang']} | {r['segments']:,} | {r['jobs']} | {r['stats']} | {r['wall']:.1f} "
-            f"| {r['rate']:,.0f} | {r['peak'] / 2**20:,.0f} | {r['tree'] / 2**20:,.0f} "
+            f"| {r['rate']:,.0f} | {r['cpu']:.0f} | {r['peak'] / 2**20:,.0f} "
+            f"| {r['tree'] / 2**20:,.0f} "
             f"| {r['bleu']:.2f} | {r['chrf']:.2f} | {check} |"
         )
     bad = [r for r in rows if r["segments"] == 1_000_000 and r["peak"] >= LIMIT_1M]
@@ -254,7 +258,8 @@ def main() -> None:
 
 def _fmt(r: dict) -> str:
     return (
-        f"  jobs={r['jobs']} stats={r['stats']}: {r['wall']:.1f} s, {r['rate']:,.0f} seg/s, "
+        f"  jobs={r['jobs']} stats={r['stats']}: {r['wall']:.1f} s ({r['cpu']:.0f} s CPU), "
+        f"{r['rate']:,.0f} seg/s, "
         f"peak {r['peak'] / 2**20:,.0f} MB (tree {r['tree'] / 2**20:,.0f} MB), "
         f"BLEU {r['bleu']:.2f} chrF {r['chrf']:.2f} [{r['method'] or 'exact'}]"
     )
