@@ -4,8 +4,9 @@ Deterministic zh and en file pairs (one reference, one candidate; fixed seed, Zi
 candidates as noisy copies, a tenth of the Chinese candidate lines in Traditional script so
 normalization has work to do) are written to a temporary folder, then scored with BLEU + chrF
 by the real console entry point in a subprocess under ``/usr/bin/time -v``. Reported: wall
-time, segments per second, CPU seconds (user + system, workers included), peak RSS of the largest process (``time -v``, else
-``getrusage(RUSAGE_CHILDREN)``) and, sampled with psutil when installed, of the whole process
+time, segments per second, CPU seconds (user + system, workers included), peak RSS of the
+largest process (``time -v``, else ``getrusage(RUSAGE_CHILDREN)``) and, sampled with psutil
+when installed, of the whole process
 tree (the main process plus its ``--jobs`` workers). The target: peak RSS < 2 GB at 1M segments.
 
     python benchmarks/bench_streaming.py                       # 1M segments, zh and en
