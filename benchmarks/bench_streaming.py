@@ -6,8 +6,8 @@ normalization has work to do) are written to a temporary folder, then scored wit
 by the real console entry point in a subprocess under ``/usr/bin/time -v``. Reported: wall
 time, segments per second, CPU seconds (user + system, workers included), peak RSS of the
 largest process (``time -v``, else ``getrusage(RUSAGE_CHILDREN)``) and, sampled with psutil
-when installed, of the whole process
-tree (the main process plus its ``--jobs`` workers). The target: peak RSS < 2 GB at 1M segments.
+when installed, of the whole process tree (the main process plus its ``--jobs`` workers).
+The target: peak RSS < 2 GB at 1M segments.
 
     python benchmarks/bench_streaming.py                       # 1M segments, zh and en
     python benchmarks/bench_streaming.py --sizes 1000000,10000000 --jobs 2
