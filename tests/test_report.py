@@ -19,6 +19,7 @@ import pytest
 
 import evalkit
 from evalkit.errors import EvalkitError
+from evalkit.evaluation import StatsOptions
 from evalkit.report import render as report_render
 from evalkit.report import render_report, write_report
 from evalkit.report.align import diff_code
@@ -26,6 +27,7 @@ from evalkit.report.charts import UnsafeSVGError, safe_svg
 from evalkit.report.render import build_csp
 from evalkit.report.view import build_view, delta_cell
 from evalkit.results import Comparison, Results
+from evalkit.streaming import score_files
 from evalkit.suite import load_suite
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,6 +42,9 @@ HOSTILE = [
     "$x^2$ & <b>bold</b> \u2028 line",
 ]
 HOSTILE_SYSTEM = "<img src=x onerror=alert(1)>{{ 7*7 }}"
+HOSTILE_WARNING = (
+    "</summary></details><script>alert('warn')</script><img src=x onerror=alert(4)> &amp;"
+)
 EXPECTED_SCRIPTS = 1  # the report's own script; data blocks are type="application/json"
 
 
@@ -154,8 +159,15 @@ def hostile_results(tmp_path_factory: pytest.TempPathFactory) -> Results:
         name="</title><script>alert('set')</script>",
         baseline="good",
     )
-    res = evalkit.evaluate(ts, metrics=["bleu", "chrf"])
-    return _with_statistics(res)
+    res = _with_statistics(evalkit.evaluate(ts, metrics=["bleu", "chrf"]))
+    (t,) = res.testsets
+    hostile = dataclasses.replace(
+        t.system(HOSTILE_SYSTEM),
+        warnings=(HOSTILE_WARNING, "2 empty output segments"),
+        translation={"segments": "<b>x</b>", "wall_time_s": math.inf, "translated_now": "yes"},
+    )
+    systems = tuple(hostile if s.name == HOSTILE_SYSTEM else s for s in t.systems)
+    return dataclasses.replace(res, testsets=(dataclasses.replace(t, systems=systems),))
 
 
 @pytest.fixture(scope="module")
@@ -481,12 +493,13 @@ def test_write_report_is_atomic(
     small_results: Results, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "out" / "report.html"
-    broken = dataclasses.replace(
-        small_results,
-        testsets=(dataclasses.replace(small_results.testsets[0], segment_data=None),),
-    )
-    with pytest.raises(AttributeError):
-        write_report(broken, path)
+
+    def broken_view(*args: object, **kw: object) -> None:
+        raise ValueError("view failed")
+
+    monkeypatch.setattr(report_render, "build_view", broken_view)
+    with pytest.raises(ValueError, match="view failed"):
+        write_report(small_results, path)
     assert not path.exists()
 
     path.parent.mkdir(exist_ok=True)
@@ -555,3 +568,203 @@ def test_one_system_one_segment(small_results: Results) -> None:
     (block,) = _data_blocks(doc)
     assert block["n"] == 1 and block["systems"] == [base]
     assert len(_svgs(doc)) == 3
+
+
+# ---------- warnings ----------
+
+
+def _board_rows(section) -> dict[str, object]:
+    rows = section.xpath(".//table[contains(@class,'board')]/tbody/tr")
+    return {row.xpath("string(th/span[@class='sys'])"): row for row in rows}
+
+
+def test_warnings_are_in_the_leaderboard_and_listed_in_the_section(
+    fixture_results: Results, fixture_doc
+) -> None:
+    ts = fixture_results.testset("en-zh")
+    warned = {s.name: s.warnings for s in ts.systems if s.warnings}
+    # why: the fixtures have both kinds, so this test is not vacuous
+    assert any("wrong script" in w for ws in warned.values() for w in ws)
+    assert any("empty output" in w for ws in warned.values() for w in ws)
+    section = fixture_doc.find(f".//section[@id='ts-{fixture_results.testsets.index(ts)}']")
+    for name, row in _board_rows(section).items():
+        details = row.xpath("th/details[@class='warn']")
+        if name not in warned:
+            assert not details
+            continue
+        (d,) = details
+        assert [li.text for li in d.xpath("ul/li")] == list(warned[name])
+        summary = d.find("summary")
+        assert summary.get("title") == "; ".join(warned[name])
+        assert f"{len(warned[name])} warning" in "".join(summary.itertext())
+    listed = ["".join(li.itertext()) for li in section.xpath(".//div[@class='warnings']/ul/li")]
+    assert listed == [f"{n}: {w}" for n, ws in warned.items() for w in ws]
+    # a test set without warnings has no list
+    clean = [t for t in fixture_results.testsets if not any(s.warnings for s in t.systems)]
+    for t in clean:
+        other = fixture_doc.find(f".//section[@id='ts-{fixture_results.testsets.index(t)}']")
+        assert not other.xpath(".//div[@class='warnings'] | .//details[@class='warn']")
+
+
+def test_hostile_warning_stays_text(hostile_doc) -> None:
+    (row,) = [r for n, r in _board_rows(hostile_doc).items() if n == HOSTILE_SYSTEM]
+    (d,) = row.xpath("th/details[@class='warn']")
+    assert d.xpath("ul/li")[0].text == HOSTILE_WARNING
+    assert d.find("summary").get("title").startswith(HOSTILE_WARNING)
+    listed = hostile_doc.xpath("//div[@class='warnings']/ul/li")
+    assert "".join(listed[0].itertext()) == f"{HOSTILE_SYSTEM}: {HOSTILE_WARNING}"
+    assert not hostile_doc.xpath("//img | //details//script | //div[@class='warnings']//script")
+
+
+# ---------- translators ----------
+
+
+@pytest.fixture(scope="module")
+def bleu_results() -> Results:
+    """The first fixture test set, BLEU only: the quickest real Results to build on."""
+    suite = load_suite(ROOT / "fixtures" / "suite.toml")
+    return evalkit.evaluate([t.load() for t in suite.testsets][:1], ["bleu"])
+
+
+SPEED_ENDPOINT = {
+    "segments": 12,
+    "translated": 9,
+    "from_cache": 3,
+    "wall_time_s": 12.3456,
+    "segments_per_s": 0.729,
+    "chars_per_s": 1234.4,
+    "latency_p50_s": 0.8214,
+    "latency_p95_s": 2.5,
+    "prompt_tokens": 15230,
+    "completion_tokens": 4100,
+    "translated_now": True,
+}
+SPEED_COMMAND = {  # a command reports no tokens; nothing translated: no rates, no latencies
+    "segments": 12,
+    "translated": 0,
+    "from_cache": 12,
+    "wall_time_s": 0.01,
+    "segments_per_s": None,
+    "chars_per_s": None,
+    "latency_p50_s": None,
+    "latency_p95_s": None,
+    "prompt_tokens": None,
+    "completion_tokens": None,
+    "translated_now": False,
+}
+
+
+def test_translators_table_shows_speed_figures(bleu_results: Results) -> None:
+    (ts,) = bleu_results.testsets
+    names = [s.name for s in ts.systems]
+    speeds = {names[1]: SPEED_ENDPOINT, names[3]: SPEED_COMMAND}
+    res = bleu_results.with_translation({(ts.name, n): v for n, v in speeds.items()})
+    doc = _parse(render_report(res, created=CREATED))
+    (table,) = doc.xpath("//table[contains(@class,'translators')]")
+    heads = ["".join(th.itertext()) for th in table.xpath("thead/tr/th")]
+    assert heads == [
+        "System",
+        "Measured in",
+        "Segments",
+        "Translated",
+        "From cache",
+        "Wall time (s)",
+        "Segments/s",
+        "Characters/s",
+        "Latency p50 (s)",
+        "Latency p95 (s)",
+        "Tokens in",
+        "Tokens out",
+    ]
+    rows = [
+        [row.findtext("th"), *("".join(td.itertext()) for td in row.findall("td"))]
+        for row in table.xpath("tbody/tr")
+    ]
+    assert rows == [  # only translator systems, in the leaderboard's order
+        [names[1], "this run", "12", "9", "3", "12.35", "0.7", "1,234", "0.821", "2.500"]
+        + ["15,230", "4,100"],
+        [names[3], "earlier run", "12", "0", "12", "0.01", *["—"] * 6],
+    ]
+    sort_keys = [td.get("data-sort") for td in table.xpath("tbody/tr[2]/td")][1:]
+    assert sort_keys[:4] == ["12.0", "0.0", "12.0", "0.01"] and set(sort_keys[4:]) == {""}
+
+
+def test_no_translators_table_without_translators(fixture_doc, hostile_doc) -> None:
+    assert not fixture_doc.xpath("//table[contains(@class,'translators')]")
+    # a damaged figure (a string, infinity, a non-boolean flag) is shown as a dash, never as HTML
+    (table,) = hostile_doc.xpath("//table[contains(@class,'translators')]")
+    (row,) = table.xpath("tbody/tr")
+    assert {td.text for td in row.findall("td")} == {"—"}
+    assert not table.xpath(".//b")
+
+
+# ---------- streamed test sets ----------
+
+
+@pytest.fixture(scope="module")
+def streamed_results() -> Results:
+    """A real streamed result (segment_data=None), with CIs and every pair tested."""
+    f = ROOT / "fixtures"
+    return score_files(
+        f / "article.zh",
+        {n: f / "en-zh" / f"{n}.zh" for n in ("strong", "traditional", "truncated")},
+        metrics=["bleu", "chrf"],
+        name="streamed-en-zh",
+        stats=StatsOptions(bootstrap=200, paired="bs", pairwise=True),
+    )
+
+
+@pytest.fixture(scope="module")
+def streamed_html(streamed_results: Results) -> str:
+    return render_report(streamed_results, created=CREATED)
+
+
+def test_streamed_testset_renders_corpus_views_and_a_note(
+    streamed_results: Results, streamed_html: str
+) -> None:
+    (ts,) = streamed_results.testsets
+    assert ts.segment_data is None
+    doc = _parse(streamed_html)
+    (section,) = doc.xpath("//section[@class='testset']")
+    text = _text(doc)
+    assert "this test set was streamed" in text
+    assert section.xpath(".//p[contains(@class,'streamed')]")
+    assert "12 segments · 1 reference ·" in "".join(section.find("p").itertext())
+    # leaderboard with CIs, the score chart with error bars, every pairwise matrix
+    assert list(_board_rows(section)) == [s.name for s in ts.systems]
+    bleu = ts.system("traditional").scores["bleu"]
+    assert f"[{bleu.ci[0]:.2f}, {bleu.ci[1]:.2f}]" in text
+    (svg,) = _svgs(doc)
+    assert svg.xpath(".//*[contains(@id, 'LineCollection')]")
+    assert len(section.xpath(".//table[contains(@class,'pairwise')]")) == len(ts.metrics)
+    # normalization: counts only
+    norm_rows = section.xpath(".//table[contains(@class,'norm')]/tbody/tr")
+    assert [r.findtext("td") for r in norm_rows] == [
+        f"{s.changed_segments} / {ts.segments}" for s in ts.systems
+    ]
+    assert f"it changed {ts.normalization['ref_changed_segments']} of 12 reference" in text
+    assert "no segment text was kept" in text
+    assert not section.xpath(".//table[contains(@class,'examples')]")
+    # nothing per-segment: no explorer, no data block, no bucket tables
+    assert not _data_blocks(doc)
+    assert not doc.xpath("//*[@data-explorer] | //details[@class='buckets']")
+    assert "2 empty output segments" in text  # warnings come through streaming too
+
+
+def test_streamed_view_survives_json_and_formats_big_counts(streamed_results: Results) -> None:
+    again = Results.from_json(streamed_results.to_json())
+    view = build_view(again, title=None, created=CREATED)
+    assert view == build_view(streamed_results, title=None, created=CREATED)
+    (ts,) = again.testsets
+    big = dataclasses.replace(
+        ts,
+        segments=12_000_000,
+        normalization={**ts.normalization, "detected_from_segments": 100_000},
+        stats={**ts.stats, "method": "poisson"},
+    )
+    big_view = build_view(dataclasses.replace(again, testsets=(big,)), title=None, created=CREATED)
+    (tv,) = big_view.testsets
+    assert tv.segments_text == "12,000,000" and tv.streamed and tv.n_refs == 1
+    assert tv.normalization.detected_from == "100,000"
+    assert any(item.startswith("Poisson(1) bootstrap") for item in tv.stats_items)
+    assert tv.buckets is None and tv.distribution is None and tv.explorer is None

@@ -7,6 +7,8 @@ Playwright the tests are skipped with the reason, except under ``CI=true``, wher
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
 import re
 import shutil
@@ -18,8 +20,10 @@ from typing import Any
 import pytest
 
 import evalkit
+from evalkit.evaluation import StatsOptions
 from evalkit.report import write_report
 from evalkit.results import Results
+from evalkit.streaming import score_files
 
 pytestmark = pytest.mark.browser
 
@@ -93,7 +97,13 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Results:
         name="browser",
         baseline="strong",
     )
-    return evalkit.evaluate(ts, metrics=["bleu", "chrf"])  # sacrebleu's TER is slow
+    res = evalkit.evaluate(ts, metrics=["bleu", "chrf"])  # sacrebleu's TER is slow
+    (t,) = res.testsets
+    systems = tuple(
+        dataclasses.replace(s, warnings=(HOSTILE[0], HOSTILE[1])) if s.name == HOSTILE_SYSTEM else s
+        for s in t.systems
+    )
+    return dataclasses.replace(res, testsets=(dataclasses.replace(t, systems=systems),))
 
 
 @pytest.fixture(scope="module")
@@ -112,8 +122,9 @@ class Watch:
         self.dialogs: list[str] = []
 
 
-@pytest.fixture
-def page(browser: Any, report: Path) -> Iterator[tuple[Any, Watch]]:
+@contextlib.contextmanager
+def _open(browser: Any, report: Path, ready: str) -> Iterator[tuple[Any, Watch]]:
+    """Open ``report`` offline, wait for ``ready``; on leaving, check the page stayed quiet."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(5000)
@@ -132,12 +143,18 @@ def page(browser: Any, report: Path) -> Iterator[tuple[Any, Watch]]:
         lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort(),
     )
     page.goto(report.as_uri())
-    page.wait_for_selector("li.seg")
+    page.wait_for_selector(ready)
     yield page, watch
     context.close()
     assert not watch.errors, watch.errors
     assert not watch.dialogs, f"a hostile text ran: {watch.dialogs}"
     assert [u for u in watch.requests if not u.startswith("file:")] == []
+
+
+@pytest.fixture
+def page(browser: Any, report: Path) -> Iterator[tuple[Any, Watch]]:
+    with _open(browser, report, "li.seg") as opened:
+        yield opened
 
 
 def _wait_for_segments(page: Any, count: int) -> None:
@@ -271,7 +288,46 @@ def test_hostile_segments_render_as_text_and_run_nothing(
         )
         == 0
     )
+    warn = pg.locator("table.board details.warn")
+    warn.locator("summary").click()
+    assert warn.locator("li").all_inner_texts() == HOSTILE[:2]
+    assert pg.locator("div.warnings li").all_inner_texts() == [
+        f"{HOSTILE_SYSTEM}: {w}" for w in HOSTILE[:2]
+    ]
     options = pg.locator(".ex-system option").all_inner_texts()
     assert HOSTILE_SYSTEM in options
     assert pg.locator("table.board tbody").inner_text().count(HOSTILE_SYSTEM) == 1
     assert watch.dialogs == []
+
+
+@pytest.fixture(scope="module")
+def streamed_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A streamed test set (no segment data), with CIs, pairwise tests and warnings."""
+    res = score_files(
+        FIXTURES / "article.zh",
+        {n: FIXTURES / "en-zh" / f"{n}.zh" for n in ("strong", "traditional", "truncated")},
+        metrics=["bleu", "chrf"],
+        name="streamed",
+        stats=StatsOptions(bootstrap=100, paired="bs", pairwise=True),
+    )
+    assert res.testsets[0].segment_data is None
+    path = tmp_path_factory.mktemp("browser-streamed") / "report.html"
+    write_report(res, path, created=datetime(2026, 1, 2, tzinfo=timezone.utc))
+    return path
+
+
+def test_streamed_report_loads_quietly_and_its_tables_work(
+    browser: Any, streamed_report: Path
+) -> None:
+    with _open(browser, streamed_report, "table.board") as (pg, _):
+        assert pg.locator("p.note.streamed").is_visible()
+        assert pg.locator("figure svg").count() == 1  # the corpus score chart only
+        assert pg.locator("li.seg, [data-explorer]").count() == 0
+        assert pg.locator("table.pairwise").count() == 2
+        names = pg.locator("table.board tbody th .sys")
+        pg.locator("table.board thead th").first.click()
+        assert names.all_inner_texts() == ["strong", "traditional", "truncated"]
+        warn = pg.locator("table.board details.warn").filter(has_text="1 warning").last
+        assert not warn.locator("li").is_visible()
+        warn.locator("summary").click()
+        assert warn.locator("li").inner_text() == "2 empty output segments"

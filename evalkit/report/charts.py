@@ -229,6 +229,7 @@ def score_chart(ts: TestSetView) -> Markup:
 def length_chart(ts: TestSetView) -> Markup:
     """Mean segment score per length bucket, one line per system."""
     b = ts.buckets
+    assert b is not None, "a streamed test set has no segment lengths to chart"
     xs = list(range(len(b.labels)))
     ticks = [f"{label}\nn={c}" for label, c in zip(b.labels, b.counts, strict=True)]
     rows, cols = _grid(len(ts.metrics))
@@ -275,6 +276,7 @@ def length_chart(ts: TestSetView) -> Markup:
 
 def distribution_chart(ts: TestSetView) -> Markup:
     """Per-segment scores per system as box plots (whiskers 1.5 IQR, mean as a dot)."""
+    assert ts.distribution is not None, "a streamed test set has no segment scores to chart"
     names = list(ts.systems)
     n = len(names)
     rows, cols = _grid(len(ts.metrics))

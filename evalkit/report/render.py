@@ -29,9 +29,11 @@ __all__ = ["build_csp", "render_report", "write_report"]
 
 @dataclass(frozen=True)
 class _Charts:
+    """A test set's charts; the per-segment ones are None for a streamed test set."""
+
     scores: Markup
-    lengths: Markup
-    distribution: Markup
+    lengths: Markup | None
+    distribution: Markup | None
 
 
 def render_report(
@@ -42,7 +44,12 @@ def render_report(
 
     view = build_view(results, title=title, created=created or datetime.now(timezone.utc))
     charts = [
-        _Charts(score_chart(ts), length_chart(ts), distribution_chart(ts)) for ts in view.testsets
+        _Charts(
+            score_chart(ts),
+            None if ts.buckets is None else length_chart(ts),
+            None if ts.distribution is None else distribution_chart(ts),
+        )
+        for ts in view.testsets
     ]
     css, js = _static("report.css"), _static("report.js")
     return (

@@ -8,6 +8,7 @@ values until autoescaping prints them. Charts are drawn from this model by ``cha
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,13 +32,17 @@ __all__ = [
     "NormExample",
     "NormRow",
     "NormalizationView",
+    "NumCell",
     "PairCell",
     "PairwiseMatrix",
     "Piece",
     "ReportView",
     "ScoreCell",
     "ScriptShare",
+    "SystemWarnings",
     "TestSetView",
+    "TranslatorColumn",
+    "TranslatorRow",
     "build_view",
     "delta_cell",
     "length_of",
@@ -97,12 +102,51 @@ class DeltaCell:
 
 @dataclass(frozen=True)
 class LeaderRow:
+    """A system's leaderboard row; ``warnings`` are what a reader must know before comparing."""
+
     system: str
     index: int
     baseline: bool
     scores: tuple[ScoreCell, ...]
     deltas: tuple[DeltaCell, ...]
     changed: int
+    changed_text: str
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SystemWarnings:
+    """One system's warnings for the test set's list (plain text: printed autoescaped)."""
+
+    system: str
+    texts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TranslatorColumn:
+    """A column of the translators table; ``key`` is the field of ``SystemResult.translation``."""
+
+    key: str
+    label: str
+    title: str
+    spec: str
+
+
+@dataclass(frozen=True)
+class NumCell:
+    """A formatted number and its sort key (``""`` when the figure is missing)."""
+
+    text: str
+    sort: str
+
+
+@dataclass(frozen=True)
+class TranslatorRow:
+    """Speed figures of one translator system; ``when`` says which run measured them."""
+
+    system: str
+    when: str
+    figures: tuple[NumCell, ...]
 
 
 @dataclass(frozen=True)
@@ -134,6 +178,7 @@ class ScriptShare:
 class NormRow:
     system: str
     changed: int
+    changed_text: str
     raw: tuple[str, ...]
     normalized: tuple[str, ...]
     gain: tuple[DeltaCell, ...]
@@ -158,11 +203,12 @@ class NormalizationView:
     width: bool
     requested: str
     identity: bool
-    ref_changed: int
+    ref_changed: str | None
     reference_script: ScriptShare | None
     rows: tuple[NormRow, ...]
     examples: tuple[NormExample, ...]
     note: str
+    detected_from: str
 
 
 @dataclass(frozen=True)
@@ -186,11 +232,15 @@ class TestSetView:
     lang: str
     lang_label: str
     segments: int
-    n_refs: int
+    segments_text: str
+    n_refs: int | None
+    streamed: bool
     baseline: str
     systems: tuple[str, ...]
     metrics: tuple[MetricHead, ...]
     leaderboard: tuple[LeaderRow, ...]
+    warnings: tuple[SystemWarnings, ...]
+    translators: tuple[TranslatorRow, ...]
     has_ci: bool
     has_p: bool
     ci_label: str
@@ -198,9 +248,10 @@ class TestSetView:
     stats_items: tuple[str, ...]
     pairwise: tuple[PairwiseMatrix, ...]
     normalization: NormalizationView
-    buckets: BucketView
-    distribution: Mapping[str, Mapping[str, Sequence[float]]]
-    explorer: ExplorerView
+    buckets: BucketView | None
+    distribution: Mapping[str, Mapping[str, Sequence[float]]] | None
+    explorer: ExplorerView | None
+    """Per-segment views: None when the test set was streamed (no segment data was kept)."""
 
 
 @dataclass(frozen=True)
@@ -213,6 +264,7 @@ class SignatureRow:
 @dataclass(frozen=True)
 class ReportView:
     title: str
+    translator_columns: tuple[TranslatorColumn, ...]
     created: str
     suite: str
     versions: tuple[tuple[str, str], ...]
@@ -229,6 +281,7 @@ def build_view(results: Results, *, title: str | None, created: datetime) -> Rep
     versions = results.meta.get("versions") or {"evalkit": results.evalkit_version}
     return ReportView(
         title=title or (f"evalkit report: {suite}" if suite else "evalkit report"),
+        translator_columns=TRANSLATOR_COLUMNS,
         created=created.isoformat(timespec="seconds"),
         suite=suite,
         versions=tuple((str(k), str(v)) for k, v in versions.items()),
@@ -267,6 +320,11 @@ def _fmt(x: float | None) -> str:
 
 def _sort_key(x: float | None) -> str:
     return "" if x is None or not math.isfinite(x) else repr(float(x))
+
+
+def _count(n: int) -> str:
+    """Millions of segments stay readable: 10,000,000."""
+    return f"{n:,}"
 
 
 def _score_cell(score: MetricScore | None) -> ScoreCell:
@@ -330,8 +388,60 @@ def _leaderboard(ts: TestSetResult, heads: Sequence[MetricHead]) -> tuple[Leader
                     for h in heads
                 ),
                 changed=sr.changed_segments,
+                changed_text=_count(sr.changed_segments),
+                warnings=tuple(str(w) for w in sr.warnings),
             )
         )
+    return tuple(rows)
+
+
+def _warnings(ts: TestSetResult) -> tuple[SystemWarnings, ...]:
+    return tuple(
+        SystemWarnings(sr.name, tuple(str(w) for w in sr.warnings))
+        for sr in ts.systems
+        if sr.warnings
+    )
+
+
+TRANSLATOR_COLUMNS = (
+    TranslatorColumn("segments", "Segments", "segments in the test set", ",.0f"),
+    TranslatorColumn("translated", "Translated", "segments the translator was asked for", ",.0f"),
+    TranslatorColumn("from_cache", "From cache", "segments taken from the segment cache", ",.0f"),
+    TranslatorColumn("wall_time_s", "Wall time (s)", "wall time of the whole run", ",.2f"),
+    TranslatorColumn("segments_per_s", "Segments/s", "translated segments per second", ",.1f"),
+    TranslatorColumn(
+        "chars_per_s", "Characters/s", "source characters translated per second", ",.0f"
+    ),
+    TranslatorColumn("latency_p50_s", "Latency p50 (s)", "median latency", ",.3f"),
+    TranslatorColumn("latency_p95_s", "Latency p95 (s)", "95th percentile latency", ",.3f"),
+    TranslatorColumn("prompt_tokens", "Tokens in", "prompt tokens the endpoint reported", ",.0f"),
+    TranslatorColumn(
+        "completion_tokens", "Tokens out", "completion tokens the endpoint reported", ",.0f"
+    ),
+)
+"""The translators table, in the order of ``evalkit run``'s terminal table."""
+
+
+def _number(value: Any) -> float | None:
+    """A finite number from the results file, else None (a hand-edited file may hold anything)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _translators(ts: TestSetResult) -> tuple[TranslatorRow, ...]:
+    rows = []
+    for sr in ts.systems:
+        t = sr.translation
+        if not isinstance(t, Mapping):
+            continue
+        figures = []
+        for col in TRANSLATOR_COLUMNS:
+            x = _number(t.get(col.key))
+            figures.append(NumCell(DASH if x is None else format(x, col.spec), _sort_key(x)))
+        now = t.get("translated_now")
+        when = "this run" if now is True else "earlier run" if now is False else DASH
+        rows.append(TranslatorRow(sr.name, when, tuple(figures)))
     return tuple(rows)
 
 
@@ -384,6 +494,8 @@ def _char_pieces(a: str, b: str) -> tuple[tuple[Piece, ...], tuple[Piece, ...]]:
 
 def _norm_examples(ts: TestSetResult, normalizer: Normalizer) -> tuple[NormExample, ...]:
     sd = ts.segment_data
+    if sd is None:
+        return ()
     picks: list[tuple[str, int, str]] = []
     ref0 = sd.refs[0] if sd.refs else ()
     for i in [i for i, c in enumerate(sd.ref_changed) if c][:EXAMPLES_PER_SYSTEM]:
@@ -408,12 +520,16 @@ def _normalization(ts: TestSetResult, heads: Sequence[MetricHead]) -> Normalizat
         raw = tuple(_fmt(_score(sr.raw_scores, h.key)) for h in heads)
         new = tuple(_fmt(_score(sr.scores, h.key)) for h in heads)
         gain = tuple(_gain_cell(sr, h) for h in heads)
-        rows.append(NormRow(sr.name, sr.changed_segments, raw, new, gain, _script_share(sr.script)))
+        script = _script_share(sr.script)
+        changed = sr.changed_segments
+        rows.append(NormRow(sr.name, changed, _count(changed), raw, new, gain, script))
     examples = () if normalizer is None or identity else _norm_examples(ts, normalizer)
     if identity:
         note = "No normalization was applied: raw and normalized scores are the same."
     elif normalizer is None:
         note = f"Examples unavailable: normalization {norm.get('config')!r} is not installed."
+    elif ts.segment_data is None:
+        note = "Examples unavailable: the test set was streamed, so no segment text was kept."
     elif not examples:
         note = "Normalization changed no segment."
     else:
@@ -425,12 +541,27 @@ def _normalization(ts: TestSetResult, heads: Sequence[MetricHead]) -> Normalizat
         width=bool(norm.get("width", False)),
         requested=str(norm.get("requested") or ""),
         identity=identity,
-        ref_changed=int(norm.get("ref_changed_segments", sum(ts.segment_data.ref_changed))),
+        ref_changed=_ref_changed(ts),
         reference_script=_script_share(ts.reference_script),
         rows=tuple(rows),
         examples=examples,
         note=note,
+        detected_from=_detected_from(norm),
     )
+
+
+def _ref_changed(ts: TestSetResult) -> str | None:
+    """Reference segments normalization changed: the stored count, else counted; None if unknown."""
+    n = _number(ts.normalization.get("ref_changed_segments"))
+    if n is None and ts.segment_data is not None:
+        n = sum(ts.segment_data.ref_changed)
+    return None if n is None else _count(int(n))
+
+
+def _detected_from(norm: Mapping[str, Any]) -> str:
+    """A streamed set detects the reference script from its first lines only: say how many."""
+    n = _number(norm.get("detected_from_segments"))
+    return "" if n is None else _count(int(n))
 
 
 def _score(scores: Mapping[str, MetricScore], key: str) -> float | None:
@@ -452,8 +583,10 @@ def length_of(text: str, lang: str) -> int:
     return len(text.split())
 
 
-def _buckets(ts: TestSetResult, heads: Sequence[MetricHead]) -> BucketView:
+def _buckets(ts: TestSetResult, heads: Sequence[MetricHead]) -> BucketView | None:
     sd = ts.segment_data
+    if sd is None:
+        return None
     lengths = np.array([length_of(t, ts.lang) for t in sd.refs[0]], dtype=np.int64)
     unit = "characters" if ts.lang == "zh" else "words"
     if lengths.size == 0:
@@ -490,6 +623,7 @@ def _mean(x: np.ndarray) -> float | None:
 
 
 _PAIRED = {"bs": "paired bootstrap", "ar": "approximate randomization"}
+_METHODS = {"poisson": "Poisson(1) bootstrap weights (streamed; not sacrebleu's draws)"}
 
 
 def _stats_items(stats: Mapping[str, Any]) -> tuple[str, ...]:
@@ -509,13 +643,31 @@ def _stats_items(stats: Mapping[str, Any]) -> tuple[str, ...]:
         elif key == "ar_trials":
             if paired == "ar":
                 items.append(f"{value} randomization trials")
+        elif key == "method":
+            items.append(_METHODS.get(str(value), f"method {str(value)[:60]}"))
         else:
             items.append(f"{key} {str(value)[:60]}")
     return tuple(items)
 
 
+_NREFS = re.compile(r"(?:^|\|)nrefs:(\d+)(?:\||$)")
+
+
+def _n_refs(ts: TestSetResult) -> int | None:
+    """References per segment: counted from the segment data, else read from a signature."""
+    if ts.segment_data is not None:
+        return len(ts.segment_data.refs)
+    for sr in ts.systems:
+        for score in sr.scores.values():
+            found = _NREFS.search(score.signature)
+            if found:
+                return int(found.group(1))
+    return None
+
+
 def _testset_view(index: int, ts: TestSetResult) -> TestSetView:
     heads = _metric_heads(ts)
+    sd = ts.segment_data
     has_ci = any(
         s.scores[m].ci is not None for s in ts.systems for m in ts.metrics if m in s.scores
     )
@@ -535,11 +687,15 @@ def _testset_view(index: int, ts: TestSetResult) -> TestSetView:
         lang=ts.lang,
         lang_label={"zh": "Chinese", "en": "English"}.get(ts.lang, ts.lang),
         segments=ts.segments,
-        n_refs=len(ts.segment_data.refs),
+        segments_text=_count(ts.segments),
+        n_refs=_n_refs(ts),
+        streamed=sd is None,
         baseline=ts.baseline,
         systems=tuple(s.name for s in ts.systems),
         metrics=heads,
         leaderboard=_leaderboard(ts, heads),
+        warnings=_warnings(ts),
+        translators=_translators(ts),
         has_ci=has_ci,
         has_p=has_p,
         ci_label=ci_label,
@@ -548,9 +704,8 @@ def _testset_view(index: int, ts: TestSetResult) -> TestSetView:
         pairwise=_pairwise(ts, heads),
         normalization=_normalization(ts, heads),
         buckets=_buckets(ts, heads),
-        distribution={
-            h.key: {s.name: ts.segment_data.scores[s.name][h.key] for s in ts.systems}
-            for h in heads
-        },
-        explorer=build_explorer(ts, index, heads),
+        distribution=None
+        if sd is None
+        else {h.key: {s.name: sd.scores[s.name][h.key] for s in ts.systems} for h in heads},
+        explorer=None if sd is None else build_explorer(ts, index, heads),
     )
