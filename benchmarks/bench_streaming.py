@@ -230,7 +230,8 @@ def main() -> None:
                             "wall": m["wall"], "rate": n / m["wall"], "cpu": m["cpu"],
                             "peak": m["peak"],
                             "tree": m["tree"], "bleu": scores["bleu"]["score"],
-                            "chrf": scores["chrf"]["score"], "method": res["stats"].get("method"),
+                            "chrf": scores["chrf"]["score"],
+                            "method": res["stats"].get("method", "exact") if res["stats"] else "-",
                         }  # fmt: skip
                         rows.append(row)
                         print(_fmt(row), flush=True)
@@ -262,7 +263,7 @@ def _fmt(r: dict) -> str:
         f"  jobs={r['jobs']} stats={r['stats']}: {r['wall']:.1f} s ({r['cpu']:.0f} s CPU), "
         f"{r['rate']:,.0f} seg/s, "
         f"peak {r['peak'] / 2**20:,.0f} MB (tree {r['tree'] / 2**20:,.0f} MB), "
-        f"BLEU {r['bleu']:.2f} chrF {r['chrf']:.2f} [{r['method'] or 'exact'}]"
+        f"BLEU {r['bleu']:.2f} chrF {r['chrf']:.2f} [resampling: {r['method']}]"
     )
 
 
