@@ -321,10 +321,9 @@ def score(
     )
     engine, streaming = _streaming_mode(engine, stream, scheduler, refs[0])
     if streaming:
-        if report_path or cache_dir:
-            flag = "--report" if report_path else "--cache"
+        if cache_dir:
             raise EvalkitError(
-                f"{flag} needs per-segment data, which streaming does not keep; "
+                "--cache stores per-segment data, which streaming does not keep; "
                 "drop it or add --no-stream"
             )
         results = _score_streamed(
@@ -345,7 +344,12 @@ def score(
             scheduler=scheduler,
             timeout=scheduler_timeout,
         )
-        _emit(render(results, fmt, color=_stdout_is_tty() and not output), output)
+        rendered = render(results, fmt, color=_stdout_is_tty() and not output)
+        if report_path:  # corpus views only: no segment text was kept
+            from .report import write_report
+
+            write_report(results, report_path)
+        _emit(rendered, output)
         return
     ts = load_testset(list(refs), list(hyps), sources=source, lang=lang, baseline=baseline)
     cache = StatsCache(cache_dir) if cache_dir else None

@@ -445,6 +445,17 @@ def test_score_stream_prints_the_in_memory_numbers(fixtures_dir: Path, run_evalk
     assert comparable(loaded[0]) == comparable(loaded[1])
 
 
+def test_a_streamed_report_has_the_corpus_views(fixtures_dir: Path, run_evalkit, tmp_path):
+    proc = run_evalkit(
+        "score", "--ref", fixtures_dir / "article.zh", "--stream", "--report", "r.html",
+        "--metrics", "bleu", fixtures_dir / "en-zh/strong.zh", fixtures_dir / "en-zh/weak.zh",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    html = (tmp_path / "r.html").read_text("utf-8")
+    assert "strong" in html and "streamed" in html
+
+
 def test_big_references_stream_by_default(
     zh_corpus: tuple[list[Path], dict[str, Path]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -463,7 +474,6 @@ def test_big_references_stream_by_default(
 @pytest.mark.parametrize(
     ("extra", "words"),
     [
-        (["--stream", "--report", "r.html"], ["--report", "--no-stream"]),
         (["--stream", "--cache", "c"], ["--cache", "--no-stream"]),
         (["--engine", "fast", "--scheduler", "tcp://127.0.0.1:8786"], ["--scheduler", "fast"]),
         (["--engine", "dask", "--no-stream"], ["dask", "--no-stream"]),
