@@ -1,0 +1,395 @@
+"""Fast, exact per-segment TER statistics (sacrebleu's ``[num_edits, ref_length]`` rows).
+
+sacrebleu's TER (``metrics/lib_ter.py``) is a greedy shift search: each round computes a
+beam-restricted edit distance with an op trace, derives an alignment from the trace, evaluates
+every admissible block shift by another beam edit distance, and applies the best one. All of it
+runs cell by cell in Python. This module keeps the search *identical* (same candidate order,
+filters, de-duplication, candidate cap, ranking tuple and backtrace tie preference) and changes
+only how the numbers are obtained:
+
+* the edit-distance rows are numpy vectors restricted to sacrebleu's beam window; insertion
+  within a row is a prefix min-scan (``cur = minimum.accumulate(base - j) + j``);
+* all shift candidates of a round are evaluated together as one ``(candidates, window)`` array,
+  each starting from the current hypothesis' row where it first differs (sacrebleu's prefix
+  cache, without the trie);
+* the op trace is recovered from the value matrix with sacrebleu's preference (sub/no-op, then
+  deletion, then insertion: a later op only replaces a strictly larger cost);
+* the round that hits the 1000-candidate cap is discarded by sacrebleu, so its candidates are only
+  counted, never scored.
+
+Segments are independent, so ``jobs > 1`` splits them over processes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+from sacrebleu.metrics import lib_ter
+from sacrebleu.tokenizers.tokenizer_ter import TercomTokenizer
+
+from .errors import InputError
+
+__all__ = ["ter_stats"]
+
+# sacrebleu's constants, read from its module so a change there cannot silently diverge here.
+_MAX_SHIFT_SIZE: int = lib_ter._MAX_SHIFT_SIZE
+_MAX_SHIFT_DIST: int = lib_ter._MAX_SHIFT_DIST
+_BEAM_WIDTH: int = lib_ter._BEAM_WIDTH
+_MAX_SHIFT_CANDIDATES: int = lib_ter._MAX_SHIFT_CANDIDATES
+if (lib_ter._COST_INS, lib_ter._COST_DEL, lib_ter._COST_SUB) != (1, 1, 1):
+    raise ImportError("evalkit.fastter assumes sacrebleu's unit TER edit costs")
+
+#: "Outside the beam". Finite costs stay far below it and infinite ones far below int32 overflow,
+#: so no clipping is needed: any value >= _INF is infinite, as sacrebleu's 1e16 is.
+_INF = 1 << 29
+_DTYPE = np.int32
+
+
+def _beam_windows(n_hyp: int, n_ref: int) -> list[tuple[int, int]]:
+    """``[lo, hi)`` column window of each matrix row, with sacrebleu's exact float arithmetic."""
+    length_ratio = n_ref / n_hyp if n_hyp else 1
+    if _BEAM_WIDTH < length_ratio / 2:
+        beam_width = math.ceil(length_ratio / 2 + _BEAM_WIDTH)
+    else:
+        beam_width = _BEAM_WIDTH
+    windows = [(0, n_ref + 1)]
+    for i in range(1, n_hyp + 1):
+        pseudo_diag = math.floor(i * length_ratio)
+        lo = max(0, pseudo_diag - beam_width)
+        hi = n_ref + 1 if i == n_hyp else min(n_ref + 1, pseudo_diag + beam_width)
+        windows.append((lo, hi))
+    return windows
+
+
+class _Segment:
+    """One hypothesis/reference pair as integer ids plus the tables every round reuses."""
+
+    def __init__(self, hyp: list[int], ref: list[int], vocab: int) -> None:
+        self.ref = ref
+        self.n_ref = len(ref)
+        self.windows = _beam_windows(len(hyp), self.n_ref)
+        # neq[w, j] = cost of substituting hyp word w for ref column j (column 0 has no
+        # substitution; it reads the INF sentinel column so its value is irrelevant).
+        ref_arr = np.asarray(ref, dtype=np.int64)
+        neq = np.ones((vocab, self.n_ref + 1), dtype=_DTYPE)
+        neq[:, 1:] = ref_arr[None, :] != np.arange(vocab)[:, None]
+        self.neq = neq
+        self.cols = np.arange(self.n_ref + 1, dtype=_DTYPE)
+        positions: dict[int, list[int]] = {}
+        for r, w in enumerate(ref):
+            positions.setdefault(w, []).append(r)
+        self.ref_positions = positions
+
+    def matrix(self, hyp: np.ndarray) -> np.ndarray:
+        """Full beam edit-distance matrix with a leading INF sentinel column (column j+1 = j)."""
+        n = len(hyp)
+        dist = np.full((n + 1, self.n_ref + 2), _INF, dtype=_DTYPE)
+        dist[0, 1:] = self.cols
+        for i in range(1, n + 1):
+            lo, hi = self.windows[i]
+            prev = dist[i - 1]
+            row = prev[lo:hi] + self.neq[hyp[i - 1], lo:hi]
+            np.minimum(row, prev[lo + 1 : hi + 1] + 1, out=row)
+            ar = self.cols[lo:hi]
+            row -= ar
+            np.minimum.accumulate(row, out=row)
+            row += ar
+            dist[i, lo + 1 : hi + 1] = row
+        return dist
+
+    def batch_distances(
+        self, shifted: np.ndarray, start: np.ndarray, dist: np.ndarray
+    ) -> np.ndarray:
+        """Final edit distance of each row of ``shifted`` (sorted by ``start`` ascending).
+
+        Row ``c`` equals the current hypothesis before ``start[c]``, so its matrix rows up to
+        ``start[c]`` are ``dist``'s; only the rest is computed, for all candidates at once.
+        """
+        n_cand, n = shifted.shape
+        out = np.empty(n_cand, dtype=np.int64)
+        done = int(np.searchsorted(start, n, side="left"))
+        out[done:] = dist[n, self.n_ref + 1]
+        if done == 0:
+            return out
+        first = int(start[0])
+        rows = np.empty((done, self.n_ref + 2), dtype=_DTYPE)
+        # active[i] = number of candidates whose row i must be computed (start < i)
+        active = np.searchsorted(start[:done], np.arange(n + 1), side="left")
+        k_prev = 0
+        prev_lo = self.windows[first][0]
+        for i in range(first + 1, n + 1):
+            k = int(active[i])
+            if k > k_prev:
+                rows[k_prev:k] = dist[i - 1]
+                k_prev = k
+            lo, hi = self.windows[i]
+            cur = rows[:k]
+            new = cur[:, lo:hi] + self.neq[shifted[:k, i - 1], lo:hi]
+            np.minimum(new, cur[:, lo + 1 : hi + 1] + 1, out=new)
+            ar = self.cols[lo:hi]
+            new -= ar
+            np.minimum.accumulate(new, axis=1, out=new)
+            new += ar
+            if lo > prev_lo:
+                cur[:, prev_lo + 1 : lo + 1] = _INF
+            cur[:, lo + 1 : hi + 1] = new
+            prev_lo = lo
+        out[:done] = rows[:, self.n_ref + 1]
+        return out
+
+
+def _alignment(dist: np.ndarray, hyp: list[int], ref: list[int]) -> tuple[list, list, list]:
+    """sacrebleu's ``trace_to_alignment(_flip_trace(trace))`` from the value matrix.
+
+    sacrebleu stores the first of (sub/no-op, deletion, insertion) reaching a cell's minimum;
+    the backtrace follows the same choice. Returns ``(align, ref_err, hyp_err)`` with
+    ``align`` a list indexed by reference position.
+    """
+    d = dist.tolist()
+    i, j = len(hyp), len(ref)
+    ops: list[int] = []  # 0 = match/sub, 1 = hyp word consumed alone, 2 = ref word alone
+    while i > 0 or j > 0:
+        if i == 0:
+            ops.append(2)
+            j -= 1
+            continue
+        if j == 0:
+            ops.append(1)
+            i -= 1
+            continue
+        v = d[i][j + 1]
+        if v >= _INF:
+            raise _UnreachableError
+        if d[i - 1][j] + (hyp[i - 1] != ref[j - 1]) == v:
+            ops.append(0)
+            i -= 1
+            j -= 1
+        elif d[i - 1][j + 1] + 1 == v:
+            ops.append(1)
+            i -= 1
+        else:
+            ops.append(2)
+            j -= 1
+    ops.reverse()
+    pos_hyp = -1
+    align: list[int] = []
+    hyp_err: list[int] = []
+    ref_err: list[int] = []
+    for op in ops:
+        if op == 0:
+            pos_hyp += 1
+            align.append(pos_hyp)
+            err = int(hyp[pos_hyp] != ref[len(align) - 1])
+            hyp_err.append(err)
+            ref_err.append(err)
+        elif op == 1:
+            pos_hyp += 1
+            hyp_err.append(1)
+        else:
+            align.append(pos_hyp)
+            ref_err.append(1)
+    return align, ref_err, hyp_err
+
+
+class _UnreachableError(Exception):
+    """A cell sacrebleu would leave undefined; the caller falls back to sacrebleu."""
+
+
+def _prefix(values: list[int]) -> list[int]:
+    out = [0]
+    total = 0
+    for v in values:
+        total += v
+        out.append(total)
+    return out
+
+
+def _candidates(
+    seg: _Segment, hyp: list[int], dist: np.ndarray, budget: int
+) -> list[tuple[int, int, int]] | None:
+    """sacrebleu's admissible shifts ``(start_h, length, idx)`` in its order.
+
+    ``None`` when the round reaches the candidate cap (``budget`` left): sacrebleu then discards
+    the round, so nothing needs scoring.
+    """
+    align, ref_err, hyp_err = _alignment(dist, hyp, seg.ref)
+    hyp_cum = _prefix(hyp_err)
+    ref_cum = _prefix(ref_err)
+    ref = seg.ref
+    n_h, n_r = len(hyp), seg.n_ref
+    positions = seg.ref_positions
+    out: list[tuple[int, int, int]] = []
+    for start_h in range(n_h):
+        for start_r in positions.get(hyp[start_h], ()):
+            if abs(start_r - start_h) > _MAX_SHIFT_DIST:
+                if start_r > start_h:
+                    break
+                continue
+            max_len = min(_MAX_SHIFT_SIZE, n_h - start_h, n_r - start_r)
+            run = 1
+            while run < max_len and hyp[start_h + run] == ref[start_r + run]:
+                run += 1
+            a_r = align[start_r]
+            for length in range(1, run + 1):
+                if hyp_cum[start_h + length] == hyp_cum[start_h]:
+                    continue
+                if ref_cum[start_r + length] == ref_cum[start_r]:
+                    continue
+                if start_h <= a_r < start_h + length:
+                    continue
+                prev_idx = -1
+                for offset in range(-1, length):
+                    idx = 0 if start_r + offset == -1 else align[start_r + offset] + 1
+                    if idx == prev_idx:
+                        continue
+                    prev_idx = idx
+                    out.append((start_h, length, idx))
+                if len(out) >= budget:
+                    return None
+    return out
+
+
+def _shift_permutations(cands: np.ndarray, n: int) -> np.ndarray:
+    """Index arrays reproducing ``lib_ter._perform_shift`` for each ``(start, length, target)``."""
+    s = cands[:, 0:1]
+    length = cands[:, 1:2]
+    t = cands[:, 2:3]
+    q = np.arange(n)[None, :]
+    # target before the block: w[:t] + w[s:s+l] + w[t:s] + w[s+l:]
+    before = np.where(
+        q < t, q, np.where(q < t + length, s + q - t, np.where(q < s + length, q - length, q))
+    )
+    # otherwise w[:s] + w[s+l:e] + w[s:s+l] + w[e:], e = t past the block, else min(n, t+l)
+    e = np.where(t > s + length, t, np.minimum(n, t + length))
+    after = np.where(
+        q < s, q, np.where(q < e - length, q + length, np.where(q < e, s + q - (e - length), q))
+    )
+    return np.where(t < s, before, after)
+
+
+def _edits(hyp: list[int], ref: list[int], vocab: int) -> int:
+    """sacrebleu's ``translation_edit_rate(hyp, ref)[0]`` on integer word ids."""
+    if not ref:
+        return len(hyp)
+    if hyp == ref:
+        return 0
+    seg = _Segment(hyp, ref, vocab)
+    words = np.asarray(hyp, dtype=np.int64)
+    n = len(hyp)
+    shifts = 0
+    checked = 0
+    while True:
+        dist = seg.matrix(words)
+        cands = _candidates(seg, hyp, dist, _MAX_SHIFT_CANDIDATES - checked)
+        if cands is None or not cands:
+            break
+        checked += len(cands)
+        arr = np.asarray(cands, dtype=np.int64)
+        shifted = words[_shift_permutations(arr, n)]
+        differs = shifted != words[None, :]
+        start = np.where(differs.any(axis=1), differs.argmax(axis=1), n)
+        order = np.argsort(start, kind="stable")
+        scores = np.empty(len(cands), dtype=np.int64)
+        scores[order] = seg.batch_distances(shifted[order], start[order], dist)
+        delta = int(dist[n, seg.n_ref + 1]) - scores
+        # sacrebleu keeps the max of (delta, length, -start_h, -idx); equal keys are equal shifts
+        best = int(np.lexsort((-arr[:, 2], -arr[:, 0], arr[:, 1], delta))[-1])
+        if delta[best] <= 0:
+            break
+        shifts += 1
+        words = shifted[best]
+        hyp = words.tolist()
+    final = int(dist[n, seg.n_ref + 1])
+    if final >= _INF:
+        raise _UnreachableError
+    return shifts + final
+
+
+def _segment_row(hyp_words: list[str], refs_words: list[list[str]]) -> tuple[int, float]:
+    """``[best edits, average reference length]`` exactly as sacrebleu's TER segment stats."""
+    vocab: dict[str, int] = {}
+    hyp = [vocab.setdefault(w, len(vocab)) for w in hyp_words]
+    n_hyp_vocab = len(vocab)
+    best = int(1e16)
+    total_len = 0
+    for words_ref in refs_words:
+        # words absent from the hypothesis never match; one shared id keeps the table small
+        ref = [vocab.get(w, n_hyp_vocab) for w in words_ref]
+        try:
+            edits = _edits(hyp, ref, n_hyp_vocab + 1)
+        except _UnreachableError:
+            edits = lib_ter.translation_edit_rate(hyp_words, words_ref)[0]
+        total_len += len(words_ref)
+        if edits < best:
+            best = edits
+    return best, total_len / len(refs_words)
+
+
+def _chunk_stats(
+    hyps: list[str], refs: list[list[str | None]], flags: tuple[bool, bool, bool, bool]
+) -> np.ndarray:
+    """Rows for one chunk of segments (``refs`` is per segment here, not per stream)."""
+    tok = TercomTokenizer(*flags)
+    out = np.empty((len(hyps), 2), dtype=np.float64)
+    for i, (hyp, seg_refs) in enumerate(zip(hyps, refs, strict=True)):
+        hyp_words = tok(hyp.rstrip()).split()
+        # sacrebleu preprocesses references twice (_cache_references, then
+        # _extract_reference_info); the tokenizer is not idempotent, so neither are we.
+        refs_words = [tok(tok(r.rstrip()).rstrip()).split() for r in seg_refs if r is not None]
+        out[i] = _segment_row(hyp_words, refs_words)
+    return out
+
+
+def ter_stats(
+    hyps: Sequence[str],
+    refs: Sequence[Sequence[str | None]],
+    *,
+    normalized: bool = False,
+    no_punct: bool = False,
+    asian_support: bool = False,
+    case_sensitive: bool = False,
+    jobs: int = 1,
+) -> np.ndarray:
+    """Per-segment ``[num_edits, ref_length]`` rows, identical to sacrebleu's.
+
+    Equals ``TER(normalized=..., no_punct=..., asian_support=..., case_sensitive=...)
+    ._extract_corpus_statistics(hyps, refs)`` as an ``(N, 2)`` float64 array: ``refs[k][i]`` is
+    reference stream ``k`` of segment ``i`` (``None`` = no such reference); the edits are the best
+    over the references, the length their average. ``jobs > 1`` splits segments over processes.
+    """
+    if isinstance(hyps, str) or isinstance(refs, str):
+        raise InputError("hyps and refs must be sequences of strings, not one string")
+    hyp_list = list(hyps)
+    streams = [list(s) for s in refs]
+    if not streams or any(isinstance(s, str) for s in refs):
+        raise InputError("references must be a non-empty sequence of reference streams")
+    for k, stream in enumerate(streams):
+        if len(stream) != len(hyp_list):
+            raise InputError(
+                f"reference stream {k + 1} has {len(stream)} segments, "
+                f"the hypotheses have {len(hyp_list)}"
+            )
+    if not all(isinstance(h, str) for h in hyp_list):
+        raise InputError("every hypothesis must be a string")
+    per_seg = [list(seg) for seg in zip(*streams, strict=True)]
+    for i, seg in enumerate(per_seg):
+        if not all(r is None or isinstance(r, str) for r in seg):
+            raise InputError("every reference must be a string (or None for 'no reference')")
+        if all(r is None for r in seg):
+            raise InputError(f"segment {i + 1} has no reference")
+    flags = (normalized, no_punct, asian_support, case_sensitive)
+    n = len(hyp_list)
+    if jobs <= 1 or n < 2:
+        return _chunk_stats(hyp_list, per_seg, flags)
+    # Many small chunks balance uneven segment costs (long or shift-heavy lines dominate).
+    n_chunks = min(n, jobs * 8)
+    bounds = [n * c // n_chunks for c in range(n_chunks + 1)]
+    with ProcessPoolExecutor(max_workers=min(jobs, n_chunks)) as pool:
+        futures = [
+            pool.submit(_chunk_stats, hyp_list[a:b], per_seg[a:b], flags)
+            for a, b in zip(bounds, bounds[1:], strict=False)
+        ]
+        return np.concatenate([f.result() for f in futures])
