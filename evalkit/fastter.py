@@ -65,40 +65,48 @@ def _beam_windows(n_hyp: int, n_ref: int) -> list[tuple[int, int]]:
 
 
 class _Segment:
-    """One hypothesis/reference pair as integer ids plus the tables every round reuses."""
+    """One hypothesis/reference pair as integer ids plus the tables every round reuses.
+
+    Matrices hold ``F[i][j] = D[i][j] - i - j`` (``D`` = sacrebleu's cell cost) in columns shifted
+    by one behind an INF sentinel column. In that form deletion and insertion cost nothing and a
+    substitution ``c - 2``, so a row is one add, one minimum and one prefix-minimum scan.
+    """
 
     def __init__(self, hyp: list[int], ref: list[int], vocab: int) -> None:
         self.ref = ref
         self.n_ref = len(ref)
         self.windows = _beam_windows(len(hyp), self.n_ref)
-        # neq[w, j] = cost of substituting hyp word w for ref column j (column 0 has no
-        # substitution; it reads the INF sentinel column so its value is irrelevant).
+        # sub[w, j] = substitution cost - 2 of hyp word w at ref column j (column 0 has no
+        # substitution: it pairs with the INF sentinel, so its value is irrelevant).
         ref_arr = np.asarray(ref, dtype=np.int64)
-        neq = np.ones((vocab, self.n_ref + 1), dtype=_DTYPE)
-        neq[:, 1:] = ref_arr[None, :] != np.arange(vocab)[:, None]
-        self.neq = neq
-        self.cols = np.arange(self.n_ref + 1, dtype=_DTYPE)
+        sub = np.full((vocab, self.n_ref + 1), -1, dtype=_DTYPE)
+        sub[:, 1:] -= ref_arr[None, :] == np.arange(vocab)[:, None]
+        self.sub = sub
         positions: dict[int, list[int]] = {}
         for r, w in enumerate(ref):
             positions.setdefault(w, []).append(r)
         self.ref_positions = positions
 
-    def matrix(self, hyp: np.ndarray) -> np.ndarray:
-        """Full beam edit-distance matrix with a leading INF sentinel column (column j+1 = j)."""
+    def matrix(self, hyp: np.ndarray, dist: np.ndarray | None = None, start: int = 0) -> np.ndarray:
+        """The ``F`` matrix of ``hyp``; with ``dist``, rows up to ``start`` are kept (in place)."""
         n = len(hyp)
-        dist = np.full((n + 1, self.n_ref + 2), _INF, dtype=_DTYPE)
-        dist[0, 1:] = self.cols
-        for i in range(1, n + 1):
+        if dist is None:
+            dist = np.full((n + 1, self.n_ref + 2), _INF, dtype=_DTYPE)
+            dist[0, 1:] = 0  # D[0][j] = j
+            start = 0
+        sub = self.sub
+        for i in range(start + 1, n + 1):
             lo, hi = self.windows[i]
             prev = dist[i - 1]
-            row = prev[lo:hi] + self.neq[hyp[i - 1], lo:hi]
-            np.minimum(row, prev[lo + 1 : hi + 1] + 1, out=row)
-            ar = self.cols[lo:hi]
-            row -= ar
+            row = prev[lo:hi] + sub[hyp[i - 1], lo:hi]
+            np.minimum(row, prev[lo + 1 : hi + 1], out=row)
             np.minimum.accumulate(row, out=row)
-            row += ar
             dist[i, lo + 1 : hi + 1] = row
         return dist
+
+    def final(self, dist: np.ndarray) -> int:
+        """``D[n][n_ref]`` of an ``F`` matrix."""
+        return int(dist[-1, -1]) + len(dist) - 1 + self.n_ref
 
     def batch_distances(
         self, shifted: np.ndarray, start: np.ndarray, dist: np.ndarray
@@ -111,38 +119,39 @@ class _Segment:
         n_cand, n = shifted.shape
         out = np.empty(n_cand, dtype=np.int64)
         done = int(np.searchsorted(start, n, side="left"))
-        out[done:] = dist[n, self.n_ref + 1]
+        out[done:] = self.final(dist)
         if done == 0:
             return out
         first = int(start[0])
         rows = np.empty((done, self.n_ref + 2), dtype=_DTYPE)
+        words = np.ascontiguousarray(shifted[:done].T)
         # active[i] = number of candidates whose row i must be computed (start < i)
-        active = np.searchsorted(start[:done], np.arange(n + 1), side="left")
+        active = np.searchsorted(start[:done], np.arange(n + 1), side="left").tolist()
+        sub = self.sub
+        windows = self.windows
         k_prev = 0
-        prev_lo = self.windows[first][0]
+        prev_lo = windows[first][0]
         for i in range(first + 1, n + 1):
-            k = int(active[i])
+            k = active[i]
             if k > k_prev:
                 rows[k_prev:k] = dist[i - 1]
                 k_prev = k
-            lo, hi = self.windows[i]
+            lo, hi = windows[i]
             cur = rows[:k]
-            new = cur[:, lo:hi] + self.neq[shifted[:k, i - 1], lo:hi]
-            np.minimum(new, cur[:, lo + 1 : hi + 1] + 1, out=new)
-            ar = self.cols[lo:hi]
-            new -= ar
+            new = cur[:, lo:hi] + sub[words[i - 1, :k], lo:hi]
+            np.minimum(new, cur[:, lo + 1 : hi + 1], out=new)
             np.minimum.accumulate(new, axis=1, out=new)
-            new += ar
             if lo > prev_lo:
                 cur[:, prev_lo + 1 : lo + 1] = _INF
+                prev_lo = lo
             cur[:, lo + 1 : hi + 1] = new
-            prev_lo = lo
-        out[:done] = rows[:, self.n_ref + 1]
+        out[:done] = rows[:, -1]
+        out[:done] += n + self.n_ref
         return out
 
 
 def _alignment(dist: np.ndarray, hyp: list[int], ref: list[int]) -> tuple[list, list, list]:
-    """sacrebleu's ``trace_to_alignment(_flip_trace(trace))`` from the value matrix.
+    """sacrebleu's ``trace_to_alignment(_flip_trace(trace))`` from the ``F`` matrix.
 
     sacrebleu stores the first of (sub/no-op, deletion, insertion) reaching a cell's minimum;
     the backtrace follows the same choice. Returns ``(align, ref_err, hyp_err)`` with
@@ -160,14 +169,14 @@ def _alignment(dist: np.ndarray, hyp: list[int], ref: list[int]) -> tuple[list, 
             ops.append(1)
             i -= 1
             continue
-        v = d[i][j + 1]
-        if v >= _INF:
+        v = d[i][j + 1]  # F = D - i - j, so sub costs c - 2 and deletion/insertion 0
+        if v + i + j >= _INF:
             raise _UnreachableError
-        if d[i - 1][j] + (hyp[i - 1] != ref[j - 1]) == v:
+        if d[i - 1][j] + (hyp[i - 1] != ref[j - 1]) - 2 == v:
             ops.append(0)
             i -= 1
             j -= 1
-        elif d[i - 1][j + 1] + 1 == v:
+        elif d[i - 1][j + 1] == v:
             ops.append(1)
             i -= 1
         else:
@@ -281,8 +290,8 @@ def _edits(hyp: list[int], ref: list[int], vocab: int) -> int:
     n = len(hyp)
     shifts = 0
     checked = 0
+    dist = seg.matrix(words)
     while True:
-        dist = seg.matrix(words)
         cands = _candidates(seg, hyp, dist, _MAX_SHIFT_CANDIDATES - checked)
         if cands is None or not cands:
             break
@@ -294,7 +303,7 @@ def _edits(hyp: list[int], ref: list[int], vocab: int) -> int:
         order = np.argsort(start, kind="stable")
         scores = np.empty(len(cands), dtype=np.int64)
         scores[order] = seg.batch_distances(shifted[order], start[order], dist)
-        delta = int(dist[n, seg.n_ref + 1]) - scores
+        delta = seg.final(dist) - scores
         # sacrebleu keeps the max of (delta, length, -start_h, -idx); equal keys are equal shifts
         best = int(np.lexsort((-arr[:, 2], -arr[:, 0], arr[:, 1], delta))[-1])
         if delta[best] <= 0:
@@ -302,7 +311,9 @@ def _edits(hyp: list[int], ref: list[int], vocab: int) -> int:
         shifts += 1
         words = shifted[best]
         hyp = words.tolist()
-    final = int(dist[n, seg.n_ref + 1])
+        # rows before the first changed word are unchanged: recompute only the rest
+        dist = seg.matrix(words, dist, int(start[best]))
+    final = seg.final(dist)
     if final >= _INF:
         raise _UnreachableError
     return shifts + final
