@@ -46,6 +46,8 @@ if (lib_ter._COST_INS, lib_ter._COST_DEL, lib_ter._COST_SUB) != (1, 1, 1):
 #: so no clipping is needed: any value >= _INF is infinite, as sacrebleu's 1e16 is.
 _INF = 1 << 29
 _DTYPE = np.int32
+#: Cells of substitution costs gathered at once in a candidate batch (int32: 16 MB).
+_GATHER_CELLS = 1 << 22
 
 
 def _beam_windows(n_hyp: int, n_ref: int) -> list[tuple[int, int]]:
@@ -124,21 +126,25 @@ class _Segment:
             return out
         first = int(start[0])
         rows = np.empty((done, self.n_ref + 2), dtype=_DTYPE)
-        words = np.ascontiguousarray(shifted[:done].T)
+        words = shifted[:done].T
+        # Substitution rows are gathered for blocks of matrix rows at once (one fancy-index call
+        # instead of one per row), in blocks of at most _GATHER_CELLS cells.
+        block = max(1, _GATHER_CELLS // (done * (self.n_ref + 1)))
         # active[i] = number of candidates whose row i must be computed (start < i)
         active = np.searchsorted(start[:done], np.arange(n + 1), side="left").tolist()
-        sub = self.sub
         windows = self.windows
         k_prev = 0
         prev_lo = windows[first][0]
         for i in range(first + 1, n + 1):
+            if (i - first - 1) % block == 0:
+                gathered = self.sub[words[i - 1 : i - 1 + block]]
             k = active[i]
             if k > k_prev:
                 rows[k_prev:k] = dist[i - 1]
                 k_prev = k
             lo, hi = windows[i]
             cur = rows[:k]
-            new = cur[:, lo:hi] + sub[words[i - 1, :k], lo:hi]
+            new = cur[:, lo:hi] + gathered[(i - first - 1) % block, :k, lo:hi]
             np.minimum(new, cur[:, lo + 1 : hi + 1], out=new)
             np.minimum.accumulate(new, axis=1, out=new)
             if lo > prev_lo:
