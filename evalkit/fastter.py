@@ -7,13 +7,15 @@ runs cell by cell in Python. This module keeps the search *identical* (same cand
 filters, de-duplication, candidate cap, ranking tuple and backtrace tie preference) and changes
 only how the numbers are obtained:
 
-* the edit-distance rows are numpy vectors restricted to sacrebleu's beam window; insertion
-  within a row is a prefix min-scan (``cur = minimum.accumulate(base - j) + j``);
+* the edit-distance rows are numpy vectors restricted to sacrebleu's beam window, stored as
+  ``D[i][j] - i - j`` so that insertion within a row is a plain prefix-minimum scan
+  (``np.minimum.accumulate``);
 * all shift candidates of a round are evaluated together as one ``(candidates, window)`` array,
   each starting from the current hypothesis' row where it first differs (sacrebleu's prefix
   cache, without the trie);
 * the op trace is recovered from the value matrix with sacrebleu's preference (sub/no-op, then
   deletion, then insertion: a later op only replaces a strictly larger cost);
+* after a shift only the matrix rows from the first moved word on are recomputed;
 * the round that hits the 1000-candidate cap is discarded by sacrebleu, so its candidates are only
   counted, never scored.
 
@@ -267,24 +269,6 @@ def _candidates(
     return out
 
 
-def _shift_permutations(cands: np.ndarray, n: int) -> np.ndarray:
-    """Index arrays reproducing ``lib_ter._perform_shift`` for each ``(start, length, target)``."""
-    s = cands[:, 0:1]
-    length = cands[:, 1:2]
-    t = cands[:, 2:3]
-    q = np.arange(n)[None, :]
-    # target before the block: w[:t] + w[s:s+l] + w[t:s] + w[s+l:]
-    before = np.where(
-        q < t, q, np.where(q < t + length, s + q - t, np.where(q < s + length, q - length, q))
-    )
-    # otherwise w[:s] + w[s+l:e] + w[s:s+l] + w[e:], e = t past the block, else min(n, t+l)
-    e = np.where(t > s + length, t, np.minimum(n, t + length))
-    after = np.where(
-        q < s, q, np.where(q < e - length, q + length, np.where(q < e, s + q - (e - length), q))
-    )
-    return np.where(t < s, before, after)
-
-
 def _edits(hyp: list[int], ref: list[int], vocab: int) -> int:
     """sacrebleu's ``translation_edit_rate(hyp, ref)[0]`` on integer word ids."""
     if not ref:
@@ -303,7 +287,8 @@ def _edits(hyp: list[int], ref: list[int], vocab: int) -> int:
             break
         checked += len(cands)
         arr = np.asarray(cands, dtype=np.int64)
-        shifted = words[_shift_permutations(arr, n)]
+        # sacrebleu's own _perform_shift: exact by construction, and cheap next to the DP
+        shifted = np.array([lib_ter._perform_shift(hyp, s, ln, t) for s, ln, t in cands])
         differs = shifted != words[None, :]
         start = np.where(differs.any(axis=1), differs.argmax(axis=1), n)
         order = np.argsort(start, kind="stable")
