@@ -24,6 +24,7 @@ Segments are independent, so ``jobs > 1`` splits them over processes.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -330,11 +331,18 @@ def _segment_row(hyp_words: list[str], refs_words: list[list[str]]) -> tuple[int
     return best, total_len / len(refs_words)
 
 
+@functools.cache
+def _tokenizer(flags: tuple[bool, bool, bool, bool]) -> TercomTokenizer:
+    """One tokenizer per flag set: its LRU cache then spares re-tokenizing the same references
+    for every system scored in this process."""
+    return TercomTokenizer(*flags)
+
+
 def _chunk_stats(
     hyps: list[str], refs: list[list[str | None]], flags: tuple[bool, bool, bool, bool]
 ) -> np.ndarray:
     """Rows for one chunk of segments (``refs`` is per segment here, not per stream)."""
-    tok = TercomTokenizer(*flags)
+    tok = _tokenizer(flags)
     out = np.empty((len(hyps), 2), dtype=np.float64)
     for i, (hyp, seg_refs) in enumerate(zip(hyps, refs, strict=True)):
         hyp_words = tok(hyp.rstrip()).split()
