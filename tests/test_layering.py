@@ -28,6 +28,7 @@ RANKS: dict[str, int] = {
     "normalize": 3,
     "metrics": 4,
     "fastextract": 4,  # an extraction engine behind metrics (EXTRACT)
+    "fastter": 4,  # the exact vectorised TER engine behind metrics (EXTRACT)
     "scoring": 4,  # pure closed forms (imports only errors); metrics binds them as score_fn
     "stats": 5,
     "cache": 5,  # persists extracted statistics; used by evaluate
