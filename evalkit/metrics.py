@@ -42,8 +42,8 @@ _TOKENIZER_FOR_LANG = {"zh": "zh", "en": "13a"}
 
 ENGINES: tuple[str, ...] = ("auto", "fast", "sacrebleu")
 """Statistics extraction engines: ``sacrebleu`` (its own code, segment by segment), ``fast``
-(evalkit.fastextract, vectorised numpy, proven identical by tests), ``auto`` (fast where it
-supports the metric, sacrebleu elsewhere — TER)."""
+(evalkit.fastextract for BLEU/chrF and evalkit.fastter for TER: vectorised numpy, proven
+identical by tests), ``auto`` (fast where it supports the metric, sacrebleu elsewhere)."""
 
 _FAST_TOKENIZERS = ("13a", "zh", "intl", "char", "none")
 _PARALLEL_MIN_SEGMENTS = 2_000  # below this, starting processes costs more than it saves
@@ -153,10 +153,11 @@ class MetricSpec:
 
     @property
     def fast_supported(self) -> bool:
-        """Whether evalkit.fastextract computes this metric's statistics (BLEU, chrF, chrF++)."""
+        """Whether a fast engine computes this metric's statistics: evalkit.fastextract for
+        BLEU (its tokenizers) and chrF(++), evalkit.fastter for TER."""
         if self.name == "bleu":
             return (self.tokenize or default_tokenizer(self.lang)) in _FAST_TOKENIZERS
-        return self.name in ("chrf", "chrf++")
+        return True
 
     def extract_stats(
         self,
@@ -186,6 +187,18 @@ class MetricSpec:
     ) -> np.ndarray:
         from . import fastextract
 
+        if self.name == "ter":
+            from .fastter import ter_stats
+
+            asian = self.lang == "zh" and not self.ter_plain
+            return ter_stats(
+                list(hyps),
+                [list(r) for r in refs],
+                normalized=asian,
+                asian_support=asian,
+                case_sensitive=False,
+                jobs=jobs if len(hyps) >= _PARALLEL_MIN_SEGMENTS else 1,
+            )
         if self.name == "bleu":
             fn = fastextract.bleu_stats
             kw: dict[str, object] = {
