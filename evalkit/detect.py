@@ -96,17 +96,21 @@ def _classify(chars: list[str]) -> dict[str, str]:
 
 
 def detect_script(lines: Iterable[str]) -> ScriptShare:
-    """Count Simplified-only, Traditional-only and neutral Han characters in ``lines``."""
-    counts: Counter[str] = Counter()
+    """Count Simplified-only, Traditional-only and neutral Han characters in ``lines``.
+
+    Characters are counted in C (``Counter`` over the joined text); only the few thousand
+    distinct characters are then looked at in Python.
+    """
+    counts = Counter("".join(lines))
+    han: dict[str, int] = {}
     other = 0
-    for line in lines:
-        for ch in line:
-            if is_han(ch):
-                counts[ch] += 1
-            elif not ch.isspace():
-                other += 1
-    kinds = _classify(sorted(counts))
-    totals = Counter()
     for ch, n in counts.items():
+        if is_han(ch):
+            han[ch] = n
+        elif not ch.isspace():
+            other += n
+    kinds = _classify(sorted(han))
+    totals: Counter[str] = Counter()
+    for ch, n in han.items():
         totals[kinds[ch]] += n
     return ScriptShare(totals["simplified"], totals["traditional"], totals["neutral"], other)

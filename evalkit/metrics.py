@@ -126,15 +126,6 @@ class MetricSpec:
         return TER(normalized=asian, asian_support=asian, case_sensitive=False)
 
     @cached_property
-    def _sentence_bleu(self) -> BLEU:
-        return BLEU(
-            tokenize=self.tokenize or default_tokenizer(self.lang),
-            lowercase=self.lowercase,
-            effective_order=True,
-            trg_lang=self.lang,
-        )
-
-    @cached_property
     def score_fn(self) -> Callable[[np.ndarray], np.ndarray]:
         """Vectorised closed form: ``(B, d)`` summed statistics → ``(B,)`` corpus scores."""
         if self.name == "bleu":
@@ -225,12 +216,19 @@ class MetricSpec:
         return float(self.sacrebleu_metric._compute_score_from_stats(sum_of_lists(rows)).score)
 
     def segment_scores(self, stats: np.ndarray) -> np.ndarray:
-        """One score per segment: sentence BLEU (effective order), sentence chrF, sentence TER."""
-        metric = self._sentence_bleu if self.name == "bleu" else self.sacrebleu_metric
-        return np.array(
-            [metric._compute_score_from_stats(row).score for row in stats.tolist()],
-            dtype=np.float64,
-        )
+        """One score per segment: sentence BLEU (effective order), sentence chrF, sentence TER.
+
+        Vectorised with evalkit.scoring, whose formulas equal sacrebleu's per row bit for bit
+        (tests compare them with ``sentence_score``); a Python loop over sacrebleu took ~0.3 s
+        per 2,000-segment system and metric.
+        """
+        if len(stats) == 0:
+            return np.zeros(0, dtype=np.float64)
+        if self.name == "bleu":
+            scores = scoring.bleu_scores(stats, smooth_method="exp", effective_order=True)
+        else:
+            scores = self.score_fn(stats)
+        return np.asarray(scores, dtype=np.float64).reshape(len(stats))
 
 
 def make_metric(

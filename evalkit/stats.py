@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -166,10 +167,25 @@ def _one_blas_thread() -> Iterator[None]:
         yield
 
 
+@lru_cache(maxsize=4)
 def _bootstrap_indices(n_segments: int, n_samples: int, seed: int) -> np.ndarray:
-    """Exactly the draw of sacrebleu's ``_bootstrap_resample`` / ``_paired_bs_test``."""
+    """Exactly the draw of sacrebleu's ``_bootstrap_resample`` / ``_paired_bs_test``.
+
+    Every system and metric of a test set resamples with the same (N, B, seed), so the draw is
+    made once and shared (read-only) instead of once per system × metric.
+    """
     rng = np.random.default_rng(seed)
-    return rng.choice(n_segments, size=(n_samples, n_segments), replace=True)
+    idxs = rng.choice(n_segments, size=(n_samples, n_segments), replace=True)
+    idxs.flags.writeable = False
+    return idxs
+
+
+@lru_cache(maxsize=8)
+def _draw_counts(n_segments: int, n_samples: int, seed: int, start: int, stop: int) -> np.ndarray:
+    """Count matrix of resamples ``start:stop`` of the shared draw (read-only, memoised)."""
+    counts = _counts(_bootstrap_indices(n_segments, n_samples, seed)[start:stop], n_segments)
+    counts.flags.writeable = False
+    return counts
 
 
 def _chunk_rows(n_cols: int) -> int:
@@ -195,13 +211,17 @@ def bootstrap_counts(n_segments: int, n_samples: int, seed: int = DEFAULT_SEED) 
     return _counts(_bootstrap_indices(n, b, s), n)
 
 
-def _float32_resample_sums(stats: np.ndarray, idxs: np.ndarray) -> np.ndarray:
+def _float32_resample_sums(
+    stats: np.ndarray, idxs: np.ndarray, draw: tuple[int, int, int] | None = None
+) -> np.ndarray:
     """Each resample's column sums exactly as sacrebleu gets them: float32 rows summed in order.
 
     When the statistics are non-negative integers and no resample sum exceeds 2**24, every
     float32 partial sum is exact, so an exact float64 count-matrix product rounded to float32 is
     the same number. Otherwise (huge corpora, fractional TER lengths) float32 rounding depends
     on the order, and the sum is replayed segment by segment in float32 as NumPy does it.
+    ``draw`` = (N, B, seed) names the shared draw ``idxs`` came from, so its count matrix is
+    built once per test set rather than once per system and metric.
     """
     s32 = stats.astype(_F32)
     n_samples, n_segments = idxs.shape
@@ -211,7 +231,12 @@ def _float32_resample_sums(stats: np.ndarray, idxs: np.ndarray) -> np.ndarray:
         step = _chunk_rows(n_segments)
         for start in range(0, n_samples, step):
             block = slice(start, start + step)
-            sums[block] = _counts(idxs[block], n_segments) @ s64
+            counts = (
+                _draw_counts(n_segments, n_samples, draw[2], block.start, block.stop)
+                if draw is not None
+                else _counts(idxs[block], n_segments)
+            )
+            sums[block] = counts @ s64
         if sums.size == 0 or sums.max() <= _F32_EXACT:
             return sums.astype(_F32)
     acc = s32[idxs[:, 0]]
@@ -301,7 +326,7 @@ def bootstrap_ci(
     seg = _segment_stats(stats, "stats")
     idxs = _bootstrap_indices(seg.shape[0], b, s)
     with _one_blas_thread():
-        sums = _float32_resample_sums(seg, idxs)
+        sums = _float32_resample_sums(seg, idxs, (seg.shape[0], b, s))
     scores = _score(score_fn, sums)
     ordered = np.sort(scores)
     lower = _lower_index(b, level)
@@ -344,7 +369,7 @@ def paired_bootstrap(
     d = bl.shape[1]
     idxs = _bootstrap_indices(bl.shape[0], b, s)
     with _one_blas_thread():
-        sums = _float32_resample_sums(np.hstack([bl, *syss]), idxs)
+        sums = _float32_resample_sums(np.hstack([bl, *syss]), idxs, (bl.shape[0], b, s))
     bl_score = _corpus_score(score_fn, bl)
     bl_scores = _score(score_fn, sums[:, :d])
     results = []
