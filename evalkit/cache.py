@@ -25,11 +25,10 @@ _FORMAT = "evalkit-stats-cache-1"
 
 
 def _feed_lines(h: hashlib._Hash, lines: Sequence[str]) -> None:
+    """Hash the lines unambiguously: their count, every line's length, then the text."""
     h.update(len(lines).to_bytes(8, "little"))
-    for line in lines:
-        data = line.encode("utf-8")
-        h.update(len(data).to_bytes(8, "little"))
-        h.update(data)
+    h.update(np.fromiter(map(len, lines), dtype=np.int64, count=len(lines)).tobytes())
+    h.update("".join(lines).encode("utf-8", "surrogatepass"))
 
 
 def stats_key(

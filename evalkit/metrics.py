@@ -212,8 +212,11 @@ class MetricSpec:
 
     def corpus_score(self, stats: np.ndarray) -> float:
         """The corpus score from per-segment statistics, summed as sacrebleu sums them."""
-        rows = stats.tolist()
-        return float(self.sacrebleu_metric._compute_score_from_stats(sum_of_lists(rows)).score)
+        if stats.dtype.kind in "iu":  # integer sums are exact in any order: sum in numpy
+            totals = stats.sum(axis=0).tolist() if len(stats) else [0] * stats.shape[1]
+        else:  # TER's float lengths: keep sacrebleu's left-to-right Python sum
+            totals = sum_of_lists(stats.tolist())
+        return float(self.sacrebleu_metric._compute_score_from_stats(totals).score)
 
     def segment_scores(self, stats: np.ndarray) -> np.ndarray:
         """One score per segment: sentence BLEU (effective order), sentence chrF, sentence TER.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -157,3 +158,14 @@ def test_raw_and_normalized_scores_are_both_kept(results: evalkit.Results) -> No
     assert trad.scores["bleu"].score > trad.raw_scores["bleu"].score
     strong = tr.system("strong")
     assert strong.scores == strong.raw_scores  # nothing to convert in a Simplified candidate
+
+
+def test_json_round_trip_with_a_streamed_test_set_before_a_full_one(fixtures_dir: Path) -> None:
+    """Compact per-segment blocks are spliced into the indented summary by test set index."""
+    suite = evalkit.load_suite(fixtures_dir / "suite.toml")
+    res = evalkit.evaluate([t.load() for t in suite.testsets][:2], ["bleu"])
+    streamed = dataclasses.replace(res.testsets[0], segment_data=None)
+    mixed = dataclasses.replace(res, testsets=(streamed, res.testsets[1]))
+    text = mixed.to_json()
+    assert evalkit.Results.from_json(text) == mixed
+    assert "\\u0000" not in text and "segment_data:" not in text
