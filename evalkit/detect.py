@@ -7,6 +7,7 @@ neither changes is shared by both scripts (neutral). The verdict drives ``--norm
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -27,10 +28,12 @@ _HAN_RANGES = (
 DOMINANCE = 0.9
 
 
+_HAN_RE = re.compile("[" + "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _HAN_RANGES) + "]")
+
+
 def is_han(char: str) -> bool:
     """True for a CJK unified or compatibility ideograph."""
-    cp = ord(char)
-    return any(lo <= cp <= hi for lo, hi in _HAN_RANGES)
+    return _HAN_RE.fullmatch(char) is not None
 
 
 @dataclass(frozen=True)
@@ -102,13 +105,9 @@ def detect_script(lines: Iterable[str]) -> ScriptShare:
     distinct characters are then looked at in Python.
     """
     counts = Counter("".join(lines))
-    han: dict[str, int] = {}
-    other = 0
-    for ch, n in counts.items():
-        if is_han(ch):
-            han[ch] = n
-        elif not ch.isspace():
-            other += n
+    distinct = "".join(counts)
+    han = {ch: counts[ch] for ch in _HAN_RE.findall(distinct)}
+    other = sum(n for ch, n in counts.items() if ch not in han and not ch.isspace())
     kinds = _classify(sorted(han))
     totals: Counter[str] = Counter()
     for ch, n in han.items():

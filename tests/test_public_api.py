@@ -69,4 +69,7 @@ def test_importing_evalkit_does_not_load_heavy_dependencies(statement: str) -> N
 
 def test_using_the_api_loads_them_on_demand() -> None:
     # the counter-check: the subprocess probe does see a heavy import when one happens
-    assert "pandas" in _loaded_after("import evalkit; evalkit.Results")
+    assert "sacrebleu" in _loaded_after("import evalkit; evalkit.evaluate")
+    assert "pandas" not in _loaded_after("import evalkit; evalkit.Results")  # only for DataFrames
+    probe = "import evalkit; evalkit.Results((), '0').systems"
+    assert "pandas" in _loaded_after(probe)
