@@ -86,8 +86,8 @@ def test_generated_data_scores_as_the_local_engine(client, corpus) -> None:
 
 
 def test_a_worker_killed_mid_run_changes_nothing(client, tmp_path: Path) -> None:
-    refs, systems = write_corpus(tmp_path, 2000, "zh", systems=1, seed=3)
-    kw = {"metrics": "ter", "chunk_size": 100}  # sacrebleu TER: ~0.2 s per task
+    refs, systems = write_corpus(tmp_path, 4000, "zh", systems=1, seed=3)
+    kw = {"metrics": "bleu,chrf++,ter", "chunk_size": 200}  # 20 tasks of ~0.1 s
     pids = client.run(os.getpid)
     killed: list[int] = []
 
