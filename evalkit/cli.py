@@ -8,6 +8,7 @@ a failed gate is exit 1. Heavy modules are imported inside the commands so ``--h
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import os
 import sys
@@ -467,10 +468,15 @@ def _stream_progress() -> Iterator[Callable[[str, int, int], None] | None]:
 )
 @click.option(
     "--engine",
-    type=click.Choice(["auto", "fast", "sacrebleu"]),
-    default="auto",
-    show_default=True,
-    help="Statistics extraction engine (all give identical numbers).",
+    type=click.Choice(["auto", "fast", "sacrebleu", "dask"]),
+    default=None,
+    help="Statistics extraction (auto/fast/sacrebleu: identical numbers) or dask (run the "
+    "chunks on a Dask cluster) [default: the suite's [engine], else auto].",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Dask scheduler (tcp://host:8786); implies --engine dask [default: a local cluster].",
 )
 @_stats_flags
 @_handle_errors
@@ -479,7 +485,8 @@ def run(
     output_dir: str | None,
     fmt: str,
     jobs: int | None,
-    engine: str,
+    engine: str | None,
+    scheduler: str | None,
     bootstrap: int | None,
     confidence: float | None,
     paired: str | None,
@@ -507,22 +514,56 @@ def run(
     cache = StatsCache(Path(cache_dir) if cache_dir else out / ".cache")
     with _translation_progress() as tstep:
         produced = produce_outputs(suite, jobs=jobs or 4, only_stale=False, progress=tstep)
-    testsets = [spec.load() for spec in suite.testsets]
-    with _progress(sum(len(ts.systems) + 1 for ts in testsets)) as step:
-        results = evaluate(
-            testsets,
-            suite.metrics,
-            suite.normalize,
+    eng = suite.engine
+    use_dask = bool(scheduler) or engine == "dask" or (engine is None and eng.kind == "dask")
+    extraction = engine if engine not in (None, "dask") else eng.extraction
+    n_jobs = jobs or eng.jobs or os.cpu_count() or 1
+    streamed = [spec for spec in suite.testsets if use_dask or _streams(spec, eng.stream)]
+    in_memory = [spec.load() for spec in suite.testsets if spec not in streamed]
+    parts: dict[str, Any] = {}
+    if in_memory:
+        with _progress(sum(len(ts.systems) + 1 for ts in in_memory)) as step:
+            results = evaluate(
+                in_memory,
+                suite.metrics,
+                suite.normalize,
+                punct=suite.punct,
+                tokenize=suite.tokenize,
+                ter_plain=suite.ter_plain,
+                stats=opts,
+                cache=cache,
+                progress=step,
+                meta={"suite": suite.name},
+                engine=extraction,
+                jobs=n_jobs,
+            )
+        parts.update({ts.name: ts for ts in results.testsets})
+    for spec in streamed:
+        one = _score_streamed(
+            [str(p) for p in spec.refs],
+            [f"{s.name}={s.path}" for s in spec.systems],
+            metrics=suite.metrics,
+            normalizer=suite.normalize,
             punct=suite.punct,
+            lang=spec.lang,
             tokenize=suite.tokenize,
             ter_plain=suite.ter_plain,
+            chunk_size=eng.chunk_size,
+            jobs=n_jobs,
+            engine="dask" if use_dask else extraction,
             stats=opts,
-            cache=cache,
-            progress=step,
+            sources=None if spec.source is None else str(spec.source),
+            baseline=spec.baseline,
+            name=spec.name,
+            scheduler=scheduler or eng.scheduler,
+            timeout=eng.timeout,
             meta={"suite": suite.name},
-            engine=engine,
-            jobs=jobs or os.cpu_count() or 1,
         )
+        parts[spec.name] = one.testsets[0]
+        results = one
+    results = dataclasses.replace(
+        results, testsets=tuple(parts[spec.name] for spec in suite.testsets)
+    )
     if produced:
         results = results.with_translation(
             {(p.testset, p.system): {**p.stats, "translated_now": p.ran} for p in produced}
@@ -542,6 +583,15 @@ def run(
     )
     if produced:
         click.echo(_translation_table(produced), err=True, nl=False)
+
+
+def _streams(spec: Any, stream: str | bool) -> bool:
+    """Whether a suite's test set is streamed: as [engine].stream says; auto = big references."""
+    if stream != "auto":
+        return bool(stream)
+    from .streaming import EXACT_RESAMPLING_MAX_SEGMENTS, count_lines
+
+    return count_lines(str(spec.refs[0])) > EXACT_RESAMPLING_MAX_SEGMENTS
 
 
 @contextlib.contextmanager

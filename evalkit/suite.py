@@ -26,7 +26,14 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["DEFAULT_SUITE", "SuiteConfig", "SystemSpec", "TestSetSpec", "load_suite"]
+__all__ = [
+    "DEFAULT_SUITE",
+    "EngineConfig",
+    "SuiteConfig",
+    "SystemSpec",
+    "TestSetSpec",
+    "load_suite",
+]
 
 DEFAULT_SUITE = Path("fixtures/suite.toml")
 
@@ -45,7 +52,8 @@ _SUITE_KEYS = {
     "description",
 }
 _TESTSET_KEYS = {"name", "lang", "source", "refs", "systems", "baseline"}
-_TOP_KEYS = {"suite", "testsets", "gate"}
+_TOP_KEYS = {"suite", "testsets", "gate", "engine"}
+_ENGINE_KEYS = {"kind", "scheduler", "timeout", "jobs", "stream", "chunk_size", "extraction"}
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+\-]*$")
 
 
@@ -97,6 +105,24 @@ class TestSetSpec:
 
 
 @dataclass(frozen=True)
+class EngineConfig:
+    """Where and how a suite is computed (``[engine]``); never changes a number.
+
+    ``kind`` is ``local`` or ``dask`` (``scheduler`` = an existing cluster's address, none: a
+    local cluster); ``stream`` is ``auto`` (references over 100,000 lines), true or false;
+    ``extraction`` picks the statistics engine (auto, fast, sacrebleu).
+    """
+
+    kind: str = "local"
+    scheduler: str | None = None
+    timeout: float = 10.0
+    jobs: int | None = None
+    stream: str | bool = "auto"
+    chunk_size: int = 100_000
+    extraction: str = "auto"
+
+
+@dataclass(frozen=True)
 class SuiteConfig:
     """A whole suite: settings plus test sets. Values here are the suite's, before CLI flags."""
 
@@ -114,6 +140,7 @@ class SuiteConfig:
     confidence: float = 0.95
     output: Path | None = None
     gate: Mapping[str, Any] = field(default_factory=dict)
+    engine: EngineConfig = field(default_factory=EngineConfig)
 
     @property
     def output_dir(self) -> Path:
@@ -221,7 +248,42 @@ def _build(data: Mapping[str, Any], path: Path) -> SuiteConfig:
     if output is not None:
         kwargs["output"] = output
     gate = _typed(data.get("gate", {}), dict, "[gate]", path)
-    return SuiteConfig(name=name, path=path, testsets=testsets, gate=gate, **kwargs)
+    engine = _engine(_typed(data.get("engine", {}), dict, "[engine]", path), path)
+    return SuiteConfig(name=name, path=path, testsets=testsets, gate=gate, engine=engine, **kwargs)
+
+
+def _engine(table: Mapping[str, Any], path: Path) -> EngineConfig:
+    _check_keys(table, _ENGINE_KEYS, "[engine]", path)
+    kw: dict[str, Any] = {}
+    kind = _typed(table.get("kind", "local"), str, "[engine].kind", path)
+    if kind not in ("local", "dask"):
+        raise ConfigError(f"[engine].kind must be 'local' or 'dask', got {kind!r}", path)
+    kw["kind"] = kind
+    if "scheduler" in table:
+        kw["scheduler"] = _typed(table["scheduler"], str, "[engine].scheduler", path)
+    if "timeout" in table:
+        kw["timeout"] = float(_typed(table["timeout"], (int, float), "[engine].timeout", path))
+    for key in ("jobs", "chunk_size"):
+        if key in table:
+            value = _typed(table[key], int, f"[engine].{key}", path)
+            if value < 1:
+                raise ConfigError(f"[engine].{key} must be >= 1, got {value}", path)
+            kw[key] = value
+    if "stream" in table:
+        stream = table["stream"]
+        if stream != "auto" and not isinstance(stream, bool):
+            raise ConfigError(
+                f"[engine].stream must be true, false or 'auto', got {stream!r}", path
+            )
+        kw["stream"] = stream
+    if "extraction" in table:
+        ext = _typed(table["extraction"], str, "[engine].extraction", path)
+        if ext not in ("auto", "fast", "sacrebleu"):
+            raise ConfigError(
+                f"[engine].extraction must be auto, fast or sacrebleu, got {ext!r}", path
+            )
+        kw["extraction"] = ext
+    return EngineConfig(**kw)
 
 
 def _testset(t: Any, index: int, base: Path, path: Path, outputs_dir: Path) -> TestSetSpec:
