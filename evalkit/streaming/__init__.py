@@ -43,10 +43,10 @@ from typing import IO, Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .corpus import _check_count, _system_pairs, detect_lang
-from .detect import ScriptShare, _classify, is_han
-from .errors import ConfigError, EvalkitError, InputError
-from .evaluation import (
+from ..corpus import _check_count, _system_pairs, detect_lang
+from ..detect import ScriptShare, _classify, is_han
+from ..errors import ConfigError, EvalkitError, InputError
+from ..evaluation import (
     DEFAULT_METRICS,
     StatsOptions,
     _SystemStats,
@@ -54,9 +54,9 @@ from .evaluation import (
     _with_statistics,
     versions,
 )
-from .metrics import ENGINES, MetricSpec, make_metric, parse_metric_names
-from .normalize import Normalizer, resolve_normalizer
-from .results import Comparison, MetricScore, Results, SystemResult, TestSetResult
+from ..metrics import ENGINES, MetricSpec, make_metric, parse_metric_names
+from ..normalize import Normalizer, resolve_normalizer
+from ..results import Comparison, MetricScore, Results, SystemResult, TestSetResult
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -911,7 +911,7 @@ def score_files(
                 progress(f"{testset}: scoring", done, total)
 
     if engine == "dask":
-        from .distributed import run_tasks, session
+        from ..distributed import run_tasks, session
 
         with session(client, scheduler, timeout=timeout) as active:
             consume(run_tasks(active, tasks))
