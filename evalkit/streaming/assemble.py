@@ -1,0 +1,135 @@
+"""Build the TestSetResult evaluate() would build, from the collected arrays and counters:
+corpus scores, warnings, and statistics (evaluate()'s own up to the exact limit, else the
+row-block resampling)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..detect import ScriptShare
+from ..evaluation import StatsOptions, _SystemStats, _with_baseline_deltas, _with_statistics
+from ..metrics import MetricSpec
+from ..normalize import Normalizer
+from ..results import Comparison, MetricScore, SystemResult, TestSetResult
+from .collect import _Collector, _sacrebleu_sums
+from .resampling import _poisson_statistics
+
+SAMPLE_LINES = 100_000
+"""The target language and, for ``--normalize auto``, the reference's script are detected from
+the reference's first this-many lines (the whole file when shorter, as evaluate() does)."""
+
+EXACT_RESAMPLING_MAX_SEGMENTS = 100_000
+"""Up to here resampling is evalkit.stats' (sacrebleu's draws, identical to evaluate()); its
+B × N index matrix is 0.8 GB at the default 1000 resamples. Above: the Poisson bootstrap."""
+
+
+def _metric_score(spec: MetricSpec, chunks: Sequence[np.ndarray], n_refs: int) -> MetricScore:
+    """What ``spec.corpus_score(stats)`` gives on the concatenated array."""
+    sums = _sacrebleu_sums(chunks)
+    score = float(spec.sacrebleu_metric._compute_score_from_stats(sums).score)
+    return MetricScore(score=score, signature=spec.signature(n_refs))
+
+
+def _share(counts: np.ndarray) -> ScriptShare:
+    return ScriptShare(*(int(x) for x in counts))
+
+
+def _warnings(empty: int, script: ScriptShare | None, ref: ScriptShare | None) -> tuple[str, ...]:
+    """evaluate()'s per-system warnings, from counters instead of the lines."""
+    out = []
+    clear = ("simplified", "traditional")
+    if script and ref and ref.verdict in clear and script.verdict in (*clear, "mixed"):
+        if script.verdict != ref.verdict:
+            out.append(
+                f"wrong script: output is {script.verdict}, the reference is "
+                f"{ref.verdict} (normalization hides this in the normalized scores)"
+            )
+    if empty:
+        out.append(f"{empty} empty output segment{'s' if empty != 1 else ''}")
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What was decided before scoring, needed again to build the result."""
+
+    testset: str
+    lang: str
+    n: int
+    n_refs: int
+    specs: Sequence[MetricSpec]
+    norm: Normalizer
+    requested: str | Normalizer | None
+    opts: StatsOptions
+    jobs: int
+
+    @property
+    def metric_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.specs)
+
+
+def _assemble(plan: _Plan, col: _Collector, base: str) -> TestSetResult:
+    """The TestSetResult evaluate() builds, from the collected arrays and counters."""
+    zh = plan.lang == "zh"
+    ref_script = _share(col.ref_script) if zh else None
+    systems = []
+    for sys_name in col.systems:
+        script = _share(col.script[sys_name]) if zh else None
+        scores = {}
+        for kind in ("norm", "raw"):
+            scores[kind] = {
+                s.name: _metric_score(s, col.chunks(kind, sys_name, s.name), plan.n_refs)
+                for s in plan.specs
+            }
+        systems.append(
+            SystemResult(
+                name=sys_name,
+                scores=scores["norm"],
+                raw_scores=scores["raw"],
+                changed_segments=col.changed[sys_name],
+                script=script.as_dict() if script else None,
+                warnings=_warnings(col.empty[sys_name], script, ref_script),
+            )
+        )
+    opts, names = plan.opts, plan.metric_names
+    pairwise: dict[str, dict[str, dict[str, Comparison]]] = {}
+    stats_dict: dict[str, object] = {}
+    if opts.active and plan.n <= EXACT_RESAMPLING_MAX_SEGMENTS:
+        all_stats = {
+            s: _SystemStats(
+                raw={}, norm={m: np.concatenate(col.chunks("norm", s, m)) for m in names}
+            )
+            for s in col.systems
+        }
+        systems, pairwise = _with_statistics(systems, all_stats, plan.specs, base, opts)
+        stats_dict = opts.as_dict()
+    elif opts.active:
+        chunks = {(s, m): col.chunks("norm", s, m) for s in col.systems for m in names}
+        systems, pairwise = _poisson_statistics(systems, chunks, plan.specs, base, opts, plan.jobs)
+        stats_dict = {**opts.as_dict(), "method": "poisson"}
+    else:
+        systems = _with_baseline_deltas(systems, base, names)
+    normalization: dict[str, object] = {
+        **plan.norm.as_dict(),
+        "signature": plan.norm.describe(),
+        "requested": plan.requested if isinstance(plan.requested, str) else None,
+        "ref_changed_segments": col.ref_changed,
+    }
+    if plan.n > SAMPLE_LINES:
+        normalization["detected_from_segments"] = SAMPLE_LINES
+    return TestSetResult(
+        name=plan.testset,
+        lang=plan.lang,
+        segments=plan.n,
+        metrics=names,
+        normalization=normalization,
+        baseline=base,
+        systems=tuple(systems),
+        segment_data=None,
+        reference_script=ref_script.as_dict() if ref_script else None,
+        pairwise=pairwise,
+        stats=stats_dict,
+    )

@@ -1,0 +1,217 @@
+"""Read huge line files by byte range: index a file's chunk boundaries in one pass, then decode
+any chunk in any process exactly as :func:`evalkit._io.read_lines` decodes the whole file."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+
+from ..corpus import _check_count
+from ..errors import ConfigError, InputError
+
+DEFAULT_CHUNK_SIZE = 100_000
+"""Segments per chunk: ~10 MB of text per file, large enough for numpy to be efficient."""
+
+_SCAN_BLOCK = 1 << 20
+_BOM = "\ufeff"
+_BOM_BYTES = _BOM.encode("utf-8")
+
+
+def _where(path: str | os.PathLike[str]) -> str:
+    """How a path is named in messages: as ``read_lines`` names it (``Path(path)``)."""
+    text = os.fspath(path)
+    return text if "://" in text else str(Path(text))
+
+
+def _location(path: str | os.PathLike[str]) -> str:
+    """What a process opens: an absolute path (workers may run elsewhere) or a URL."""
+    text = os.fspath(path)
+    return text if "://" in text else os.path.abspath(text)
+
+
+def _open_binary(path: str, label: str) -> IO[bytes]:
+    """Open for reading with read_lines' errors; ``scheme://`` URLs go through fsspec."""
+    if "://" in path:
+        try:
+            import fsspec
+        except ImportError as exc:
+            raise ConfigError("reading URLs needs fsspec: pip install fsspec", label) from exc
+        try:
+            fs, _, (target,) = fsspec.get_fs_token_paths(path)
+            if fs.isdir(target):
+                raise InputError("is a directory, expected a text file", label)
+            return fs.open(target, "rb")
+        except FileNotFoundError as exc:
+            raise InputError("file not found", label) from exc
+        except OSError as exc:
+            raise InputError(f"cannot read file: {exc.strerror or exc}", label) from exc
+    p = Path(path)
+    if not p.exists():
+        raise InputError("file not found", label)
+    if p.is_dir():
+        raise InputError("is a directory, expected a text file", label)
+    try:
+        return open(p, "rb")  # noqa: SIM115 - the caller closes it
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror or exc}", label) from exc
+
+
+@dataclass(frozen=True)
+class LineIndex:
+    """Where a file's chunks start: ``starts[c]`` is the byte offset of line ``c * chunk_size + 1``.
+
+    ``path`` is what a process opens (absolute or a URL), ``label`` how read errors name the
+    file (as read_lines does), ``given`` the path as the caller wrote it (count errors use it).
+    """
+
+    path: str
+    label: str
+    given: str
+    n_lines: int
+    size: int
+    chunk_size: int
+    starts: tuple[int, ...]
+
+    def range(self, chunk: int, order: int = 0) -> FileRange:
+        """The byte range of chunk ``chunk`` (``order``: the file's place in the reading order)."""
+        stop = self.starts[chunk + 1] if chunk + 1 < len(self.starts) else self.size
+        first = chunk * self.chunk_size
+        n = min(self.chunk_size, self.n_lines - first)
+        return FileRange(self.path, self.label, self.starts[chunk], stop, first + 1, n, order)
+
+
+def index_file(path: str | os.PathLike[str], chunk_size: int = DEFAULT_CHUNK_SIZE) -> LineIndex:
+    """Count the lines of a file and find its chunk boundaries without holding it.
+
+    Raises read_lines' errors for a missing, unreadable or empty file (text is checked later,
+    chunk by chunk, by :func:`read_range`).
+    """
+    if chunk_size < 1:
+        raise ConfigError(f"chunk size must be at least 1, got {chunk_size}")
+    label = _where(path)
+    starts = [0]
+    lines = size = 0
+    head = last = b""
+    next_cut = chunk_size
+    with _open_binary(_location(path), label) as fh:
+        while block := fh.read(_SCAN_BLOCK):
+            if not size:
+                head = block[:4]
+            newlines = block.count(b"\n")
+            if lines + newlines >= next_cut:
+                where = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
+                while next_cut <= lines + newlines:
+                    starts.append(size + int(where[next_cut - lines - 1]) + 1)
+                    next_cut += chunk_size
+            lines += newlines
+            size += len(block)
+            last = block[-1:]
+    if size == 0:
+        raise InputError("file is empty (expected one segment per line)", label)
+    if head == _BOM_BYTES:
+        raise InputError("file has no segments (only a byte-order mark)", label)
+    if starts[-1] == size:  # a boundary at the very end starts no chunk
+        starts.pop()
+    n_lines = lines + (last != b"\n")
+    return LineIndex(
+        _location(path), label, os.fspath(path), n_lines, size, chunk_size, tuple(starts)
+    )
+
+
+def count_lines(path: str | os.PathLike[str]) -> int:
+    """The number of segments ``read_lines`` would return, counted in blocks."""
+    return index_file(path, chunk_size=1 << 62).n_lines
+
+
+@dataclass(frozen=True)
+class FileRange:
+    """Lines ``first_line .. first_line + n_lines - 1`` of a file: bytes ``[start, stop)``."""
+
+    path: str
+    label: str
+    start: int
+    stop: int
+    first_line: int
+    n_lines: int
+    order: int = 0
+
+
+def _decode(data: bytes, label: str, first_line: int) -> list[str]:
+    """read_lines' decoding of a run of whole lines that starts at line ``first_line``."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = first_line + data.count(b"\n", 0, exc.start)
+        raise InputError(
+            f"invalid UTF-8 (byte 0x{data[exc.start]:02x}); the file must be UTF-8 encoded",
+            label,
+            line,
+        ) from None
+    nul = text.find("\x00")
+    if nul >= 0:
+        line = first_line + text.count("\n", 0, nul)
+        raise InputError("contains a NUL byte; is this a binary file?", label, line)
+    if first_line == 1 and text.startswith(_BOM):
+        text = text[1:]
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line.rstrip() for line in lines]
+
+
+def read_range(rng: FileRange) -> list[str]:
+    """Read and decode one chunk; any process that can open ``rng.path`` can do it."""
+    with _open_binary(rng.path, rng.label) as fh:
+        fh.seek(rng.start)
+        data = fh.read(rng.stop - rng.start)
+    lines = _decode(data, rng.label, rng.first_line)
+    if len(lines) != rng.n_lines:
+        raise InputError(
+            f"file changed while being read (line {rng.first_line}: expected {rng.n_lines} "
+            f"lines in this chunk, found {len(lines)})",
+            rng.label,
+        )
+    return lines
+
+
+def _read_prefix(index: LineIndex, n_lines: int) -> list[str]:
+    """The first ``n_lines`` segments, read line by line (the sample for detection)."""
+    with _open_binary(index.path, index.label) as fh:
+        data = b"".join(islice(fh, n_lines))
+    return _decode(data, index.label, 1)
+
+
+def read_aligned(
+    paths: Sequence[str | os.PathLike[str]],
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    *,
+    kinds: Sequence[str] | None = None,
+) -> Iterator[tuple[int, list[list[str]]]]:
+    """Lockstep reader: ``(first line, [lines of each file])`` per chunk of aligned files.
+
+    The first file is the reference the others are counted against; ``kinds`` names each
+    other file in the count-mismatch message (``candidate``, ``source``; default ``file``).
+    """
+    indexes = _aligned_indexes(paths, chunk_size, kinds)
+    for c in range(len(indexes[0].starts)):
+        ranges = [ix.range(c) for ix in indexes]
+        yield ranges[0].first_line, [read_range(r) for r in ranges]
+
+
+def _aligned_indexes(
+    paths: Sequence[str | os.PathLike[str]], chunk_size: int, kinds: Sequence[str] | None
+) -> list[LineIndex]:
+    if not paths:
+        raise ConfigError("at least one file is required")
+    indexes = [index_file(p, chunk_size) for p in paths]
+    labels = list(kinds) if kinds is not None else ["file"] * (len(paths) - 1)
+    first = indexes[0]
+    for ix, kind in zip(indexes[1:], labels, strict=True):
+        _check_count(ix.given, ix.n_lines, first.given, first.n_lines, kind)
+    return indexes
