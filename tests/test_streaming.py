@@ -220,7 +220,9 @@ def test_paths_are_named_in_messages_as_the_user_wrote_them(
 
 
 def test_index_finds_every_chunk_boundary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(streaming, "_SCAN_BLOCK", 7)  # boundaries fall inside and across blocks
+    monkeypatch.setattr(
+        streaming.reading, "_SCAN_BLOCK", 7
+    )  # boundaries fall inside and across blocks
     lines = [f"line {i} " + "x" * (i % 5) for i in range(50)]
     path = tmp_path / "f.txt"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -380,9 +382,11 @@ def test_poisson_weights_follow_poisson_1() -> None:
 @pytest.fixture
 def blocked(monkeypatch: pytest.MonkeyPatch) -> None:
     """Resample over row blocks at any size, and make the blocks small."""
-    monkeypatch.setattr(streaming, "EXACT_RESAMPLING_MAX_SEGMENTS", 0)
-    monkeypatch.setattr(streaming, "_RESAMPLE_CELLS", 1 << 16)
-    monkeypatch.setattr(streaming, "_GROUP_BLOCKS", 1)  # several groups: jobs > 1 uses processes
+    monkeypatch.setattr(streaming.assemble, "EXACT_RESAMPLING_MAX_SEGMENTS", 0)
+    monkeypatch.setattr(streaming.resampling, "_RESAMPLE_CELLS", 1 << 16)
+    monkeypatch.setattr(
+        streaming.resampling, "_GROUP_BLOCKS", 1
+    )  # several groups: jobs > 1 uses processes
 
 
 def test_poisson_bootstrap_agrees_with_sacrebleus_within_sampling_noise(
@@ -459,7 +463,8 @@ def test_a_streamed_report_has_the_corpus_views(fixtures_dir: Path, run_evalkit,
 def test_big_references_stream_by_default(
     zh_corpus: tuple[list[Path], dict[str, Path]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(streaming, "EXACT_RESAMPLING_MAX_SEGMENTS", 1000)
+    monkeypatch.setattr(streaming, "EXACT_RESAMPLING_MAX_SEGMENTS", 1000)  # the CLI's threshold
+    monkeypatch.setattr(streaming.assemble, "EXACT_RESAMPLING_MAX_SEGMENTS", 1000)
     refs, systems = zh_corpus
     args = ["score", "--ref", str(refs[0]), "--metrics", "bleu", "--format", "json"]
     args += ["--bootstrap", "0", "--paired", "none", "--jobs", "1", str(systems["sys0"])]

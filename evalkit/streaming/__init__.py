@@ -32,11 +32,8 @@ The package, one module a step: :mod:`.reading` (index and decode files by byte 
 
 from __future__ import annotations
 
-import sys
-from types import ModuleType
-
-# ``x as x``: private helpers and tunables that tests reach (and patch) through the package.
-from . import assemble, chunks, collect, pool, reading, resampling, score
+# ``x as x``: private helpers that tests reach through the package; tunables are patched in
+# their own modules (streaming.reading._SCAN_BLOCK, streaming.resampling._RESAMPLE_CELLS, …).
 from .assemble import EXACT_RESAMPLING_MAX_SEGMENTS, SAMPLE_LINES
 from .assemble import _metric_score as _metric_score
 from .chunks import ChunkFailure, ChunkResult, ChunkTask, run_chunk
@@ -77,19 +74,3 @@ __all__ = [
     "run_chunk",
     "score_files",
 ]
-
-_PARTS = (reading, chunks, pool, collect, resampling, assemble, score)
-
-
-class _Package(ModuleType):
-    """Setting a name on the package also sets it in every part that holds it, as when this
-    was one module: ``monkeypatch.setattr(streaming, "_SCAN_BLOCK", 7)`` reaches index_file."""
-
-    def __setattr__(self, name: str, value: object) -> None:
-        super().__setattr__(name, value)
-        for part in _PARTS:
-            if name in vars(part):
-                setattr(part, name, value)
-
-
-sys.modules[__name__].__class__ = _Package
