@@ -52,7 +52,7 @@ def _scores(results: Path) -> dict:
         # why: stream = true keeps only statistics but must not move a number
         pytest.param("[engine]\nstream = true\n", id="streamed"),
         # why: a Dask cluster (local, two processes) computes the same statistics arrays
-        pytest.param("[engine]\nkind = \"dask\"\njobs = 2\n", id="dask", marks=pytest.mark.slow),
+        pytest.param('[engine]\nkind = "dask"\njobs = 2\n', id="dask", marks=pytest.mark.slow),
     ],
 )
 def test_suite_engine_gives_the_local_numbers(

@@ -69,8 +69,14 @@ def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
     env["EVALKIT_TEST_KEY"] = SECRET
     return subprocess.run(
-        [*evalkit_command(), *args], cwd=cwd, env=env, capture_output=True, text=True,
-        encoding="utf-8", timeout=180, check=False,
+        [*evalkit_command(), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=180,
+        check=False,
     )
 
 
