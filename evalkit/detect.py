@@ -80,22 +80,26 @@ class ScriptShare:
         }
 
 
+_KINDS: dict[str, str] = {}
+"""Each character's kind, once known: OpenCC's tables do not change within a process, and the
+systems of a test set share most of their characters."""
+
+
 def _classify(chars: list[str]) -> dict[str, str]:
-    """Classify distinct Han characters in two OpenCC calls (one per direction)."""
-    if not chars:
-        return {}
-    joined = "\n".join(chars)
-    to_simp = converter("t2s").convert(joined).split("\n")
-    to_trad = converter("s2t").convert(joined).split("\n")
-    kinds: dict[str, str] = {}
-    for ch, simp, trad in zip(chars, to_simp, to_trad, strict=True):
-        if simp != ch and trad == ch:
-            kinds[ch] = "traditional"
-        elif trad != ch and simp == ch:
-            kinds[ch] = "simplified"
-        else:
-            kinds[ch] = "neutral"
-    return kinds
+    """Classify distinct Han characters; unseen ones in two OpenCC calls (one per direction)."""
+    new = [ch for ch in chars if ch not in _KINDS]
+    if new:
+        joined = "\n".join(new)
+        to_simp = converter("t2s").convert(joined).split("\n")
+        to_trad = converter("s2t").convert(joined).split("\n")
+        for ch, simp, trad in zip(new, to_simp, to_trad, strict=True):
+            if simp != ch and trad == ch:
+                _KINDS[ch] = "traditional"
+            elif trad != ch and simp == ch:
+                _KINDS[ch] = "simplified"
+            else:
+                _KINDS[ch] = "neutral"
+    return {ch: _KINDS[ch] for ch in chars}
 
 
 def detect_script(lines: Iterable[str]) -> ScriptShare:
