@@ -345,29 +345,23 @@ def score(
             scheduler=scheduler,
             timeout=scheduler_timeout,
         )
-        rendered = render(results, fmt, color=_stdout_is_tty() and not output)
-        if report_path:  # corpus views only: no segment text was kept
-            from .report import write_report
-
-            write_report(results, report_path)
-        _emit(rendered, output)
-        return
-    ts = load_testset(list(refs), list(hyps), sources=source, lang=lang, baseline=baseline)
-    cache = StatsCache(cache_dir) if cache_dir else None
-    with _progress(len(ts.systems) + 1) as step:
-        results = evaluate(
-            ts,
-            names,
-            normalize,
-            punct=punct,
-            tokenize=tokenize,
-            ter_plain=ter_plain,
-            stats=opts,
-            cache=cache,
-            progress=step,
-            engine=engine,
-            jobs=jobs or os.cpu_count() or 1,
-        )
+    else:
+        ts = load_testset(list(refs), list(hyps), sources=source, lang=lang, baseline=baseline)
+        cache = StatsCache(cache_dir) if cache_dir else None
+        with _progress(len(ts.systems) + 1) as step:
+            results = evaluate(
+                ts,
+                names,
+                normalize,
+                punct=punct,
+                tokenize=tokenize,
+                ter_plain=ter_plain,
+                stats=opts,
+                cache=cache,
+                progress=step,
+                engine=engine,
+                jobs=jobs or os.cpu_count() or 1,
+            )
     rendered = render(results, fmt, color=_stdout_is_tty() and not output)
     if report_path:
         from .report import write_report
