@@ -384,19 +384,7 @@ def _streaming_mode(
                 "--engine dask always streams; it cannot be combined with --no-stream"
             )
         return "dask", True
-    if stream is not None:
-        return engine, stream
-    from .streaming import EXACT_RESAMPLING_MAX_SEGMENTS, count_lines
-
-    n = count_lines(first_ref)
-    if n <= EXACT_RESAMPLING_MAX_SEGMENTS:
-        return engine, False
-    click.echo(
-        f"evalkit: {n:,} segments: streaming (no per-segment scores; Poisson bootstrap above "
-        f"{EXACT_RESAMPLING_MAX_SEGMENTS:,} segments); --no-stream loads everything",
-        err=True,
-    )
-    return engine, True
+    return engine, _streams(first_ref, "auto" if stream is None else stream)
 
 
 def _score_streamed(refs: list[str], hyps: list[str], **kwargs: Any) -> Any:
@@ -512,7 +500,9 @@ def run(
     use_dask = bool(scheduler) or engine == "dask" or (engine is None and eng.kind == "dask")
     extraction = engine if engine not in (None, "dask") else eng.extraction
     n_jobs = jobs or eng.jobs or os.cpu_count() or 1
-    streamed = [spec for spec in suite.testsets if use_dask or _streams(spec, eng.stream)]
+    streamed = [
+        spec for spec in suite.testsets if use_dask or _streams(str(spec.refs[0]), eng.stream)
+    ]
     in_memory = [spec.load() for spec in suite.testsets if spec not in streamed]
     parts: dict[str, Any] = {}
     if in_memory:
@@ -579,13 +569,22 @@ def run(
         click.echo(_translation_table(produced), err=True, nl=False)
 
 
-def _streams(spec: Any, stream: str | bool) -> bool:
-    """Whether a suite's test set is streamed: as [engine].stream says; auto = big references."""
+def _streams(first_ref: str, stream: str | bool) -> bool:
+    """Whether to stream: as asked, or for ``auto`` when the reference is big (said on stderr)."""
     if stream != "auto":
         return bool(stream)
     from .streaming import EXACT_RESAMPLING_MAX_SEGMENTS, count_lines
 
-    return count_lines(str(spec.refs[0])) > EXACT_RESAMPLING_MAX_SEGMENTS
+    n = count_lines(first_ref)
+    if n <= EXACT_RESAMPLING_MAX_SEGMENTS:
+        return False
+    click.echo(
+        f"evalkit: {first_ref}: {n:,} segments: streaming (no per-segment scores; Poisson "
+        f"bootstrap above {EXACT_RESAMPLING_MAX_SEGMENTS:,} segments); "
+        "--no-stream loads everything",
+        err=True,
+    )
+    return True
 
 
 @contextlib.contextmanager

@@ -93,13 +93,7 @@ def load_testset(
     ``systems`` is ``{name: path}``, a list of ``PATH`` / ``NAME=PATH`` strings, or one of them.
     ``lang`` (the target language) is detected from the first reference when omitted.
     """
-    ref_paths = [refs] if isinstance(refs, str | os.PathLike) else list(refs)
-    if not ref_paths:
-        raise ConfigError("at least one reference file is required")
-    pairs = _system_pairs(systems)
-    if not pairs:
-        raise ConfigError("at least one candidate (system output) file is required")
-
+    ref_paths, pairs = _inputs(refs, systems)
     ref_streams = [read_lines(p) for p in ref_paths]
     n = len(ref_streams[0])
     for path, stream in zip(ref_paths[1:], ref_streams[1:], strict=True):
@@ -118,11 +112,7 @@ def load_testset(
         hyps[sys_name] = lines
         paths[f"system:{sys_name}"] = str(path)
 
-    lang = (lang or detect_lang(ref_streams[0])).lower()
-    if lang not in ("zh", "en"):
-        raise ConfigError(f"unsupported target language {lang!r}: use zh or en")
-    if baseline is not None and baseline not in hyps:
-        raise ConfigError(f"baseline {baseline!r} is not one of the systems: {', '.join(hyps)}")
+    lang = _check_target(lang or detect_lang(ref_streams[0]), baseline, hyps)
     return TestSet(
         name=name or Path(ref_paths[0]).stem,
         lang=lang,
@@ -132,6 +122,31 @@ def load_testset(
         baseline=baseline,
         paths=paths,
     )
+
+
+def _inputs(
+    refs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    systems: Mapping[str, str | os.PathLike[str]] | Sequence[str] | str | os.PathLike[str],
+) -> tuple[list[str | os.PathLike[str]], list[tuple[str, str]]]:
+    """Reference paths and (name, path) systems, with the errors every loader shares."""
+    ref_paths = [refs] if isinstance(refs, str | os.PathLike) else list(refs)
+    if not ref_paths:
+        raise ConfigError("at least one reference file is required")
+    pairs = _system_pairs(systems)
+    if not pairs:
+        raise ConfigError("at least one candidate (system output) file is required")
+    return ref_paths, pairs
+
+
+def _check_target(lang: str, baseline: str | None, systems: Iterable[str]) -> str:
+    """The target language, lower-cased, once it and the baseline name are known to be valid."""
+    lang = lang.lower()
+    if lang not in ("zh", "en"):
+        raise ConfigError(f"unsupported target language {lang!r}: use zh or en")
+    names = list(systems)
+    if baseline is not None and baseline not in names:
+        raise ConfigError(f"baseline {baseline!r} is not one of the systems: {', '.join(names)}")
+    return lang
 
 
 def _system_pairs(

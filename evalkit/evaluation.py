@@ -102,12 +102,6 @@ class _Extraction:
     jobs: int = 1
 
 
-@dataclass(frozen=True)
-class _SystemStats:
-    raw: dict[str, np.ndarray]
-    norm: dict[str, np.ndarray]
-
-
 def evaluate(
     testsets: TestSet | Sequence[TestSet],
     metrics: str | Sequence[str] = DEFAULT_METRICS,
@@ -179,7 +173,7 @@ def _evaluate_one(
     seg_scores: dict[str, dict[str, tuple[float, ...]]] = {}
     seg_raw: dict[str, dict[str, tuple[float, ...]]] = {}
     changed: dict[str, tuple[bool, ...]] = {}
-    all_stats: dict[str, _SystemStats] = {}
+    norm_by_system: dict[str, dict[str, np.ndarray]] = {}
     for sys_name, hyps in ts.systems.items():
         if progress:
             progress(f"{ts.name}: {sys_name}")
@@ -195,7 +189,7 @@ def _evaluate_one(
                 if same_text
                 else _extract(spec, norm_hyps.lines, refs_n, norm, cache, extraction)
             )
-        all_stats[sys_name] = _SystemStats(raw_stats, norm_stats)
+        norm_by_system[sys_name] = norm_stats
         script = detect_script(hyps) if ts.lang == "zh" else None
         systems.append(
             SystemResult(
@@ -211,13 +205,9 @@ def _evaluate_one(
         seg_raw[sys_name] = _segment_scores(specs, raw_stats)
 
     baseline = ts.baseline_name
-    pairwise: dict[str, dict[str, dict[str, Comparison]]] = {}
-    if stats_opts.active:
-        if progress:
-            progress(f"{ts.name}: resampling")
-        systems, pairwise = _with_statistics(systems, all_stats, specs, baseline, stats_opts)
-    else:
-        systems = _with_baseline_deltas(systems, baseline, metric_names)
+    if stats_opts.active and progress:
+        progress(f"{ts.name}: resampling")
+    systems, pairwise = _with_statistics(systems, norm_by_system, specs, baseline, stats_opts)
     normalization = {
         **norm.as_dict(),
         "signature": norm.describe(),
@@ -308,20 +298,6 @@ def _segment_scores(
     return {s.name: tuple(float(x) for x in s.segment_scores(stats[s.name])) for s in specs}
 
 
-def _with_baseline_deltas(
-    systems: list[SystemResult], baseline: str, metric_names: Sequence[str]
-) -> list[SystemResult]:
-    base = next(s for s in systems if s.name == baseline)
-    out = []
-    for s in systems:
-        if s.name == baseline:
-            out.append(s)
-            continue
-        vs = {m: Comparison(delta=s.scores[m].score - base.scores[m].score) for m in metric_names}
-        out.append(replace(s, vs_baseline=vs))
-    return out
-
-
 def _paired(
     opts: StatsOptions, spec: MetricSpec, base: np.ndarray, others: list[np.ndarray]
 ) -> list[PairedResult]:
@@ -345,43 +321,45 @@ def _paired(
     )
 
 
-def _with_statistics(
+Pairwise = dict[str, dict[str, dict[str, Comparison]]]
+"""metric → anchor system → other system → Comparison (other − anchor)."""
+
+CiFn = Callable[[str, MetricSpec], tuple[float, float, float]]
+"""(system, metric) → (low, high, mean) of the bootstrap scores."""
+
+CompareFn = Callable[[MetricSpec, str, list[str]], dict[str, Comparison]]
+"""(metric, anchor, others) → paired-test Comparison of each other system with the anchor."""
+
+
+def _apply_statistics(
     systems: list[SystemResult],
-    all_stats: dict[str, _SystemStats],
     specs: Sequence[MetricSpec],
     baseline: str,
     opts: StatsOptions,
-) -> tuple[list[SystemResult], dict[str, dict[str, dict[str, Comparison]]]]:
-    """Bootstrap CIs and paired tests, all from the extracted (normalized) statistics."""
+    ci: CiFn,
+    compare: CompareFn,
+) -> tuple[list[SystemResult], Pairwise]:
+    """Put CIs into the scores and comparisons into ``vs_baseline`` (and the pairwise matrix).
+
+    Shared by the in-memory path and the streamed one, which differ only in how a CI and a
+    paired test are computed. With no paired test the comparison is the plain delta.
+    """
     names = [s.name for s in systems]
     scores = {s.name: dict(s.scores) for s in systems}
     vs: dict[str, dict[str, Comparison]] = {n: {} for n in names}
-    pairwise: dict[str, dict[str, dict[str, Comparison]]] = {}
+    pairwise: Pairwise = {}
+    test = opts.paired != "none"
     for spec in specs:
         m = spec.name
         if opts.bootstrap > 0:
             for n in names:
-                ci = bootstrap_ci(
-                    all_stats[n].norm[m],
-                    spec.score_fn,
-                    n_samples=opts.bootstrap,
-                    seed=opts.seed,
-                    confidence=opts.confidence,
-                )
+                low, high, mean = ci(n, spec)
                 old = scores[n][m]
-                scores[n][m] = MetricScore(old.score, old.signature, (ci.low, ci.high), ci.mean)
-        test = None if opts.paired == "none" else opts.paired
-        anchors = names if (opts.pairwise and test) else [baseline]
-        for anchor in anchors:
+                scores[n][m] = MetricScore(old.score, old.signature, (low, high), mean)
+        for anchor in names if (opts.pairwise and test) else [baseline]:
             others = [n for n in names if n != anchor]
             if test:
-                res = _paired(
-                    opts, spec, all_stats[anchor].norm[m], [all_stats[o].norm[m] for o in others]
-                )
-                cmps = {
-                    o: Comparison(r.delta, r.p_value, f"paired-{test}")
-                    for o, r in zip(others, res, strict=True)
-                }
+                cmps = compare(spec, anchor, others)
             else:
                 cmps = {o: Comparison(scores[o][m].score - scores[anchor][m].score) for o in others}
             if anchor == baseline:
@@ -391,3 +369,34 @@ def _with_statistics(
                 pairwise.setdefault(m, {})[anchor] = cmps
     out = [replace(s, scores=scores[s.name], vs_baseline=vs[s.name]) for s in systems]
     return out, pairwise
+
+
+def _with_statistics(
+    systems: list[SystemResult],
+    norm_stats: dict[str, dict[str, np.ndarray]],
+    specs: Sequence[MetricSpec],
+    baseline: str,
+    opts: StatsOptions,
+) -> tuple[list[SystemResult], Pairwise]:
+    """Bootstrap CIs and paired tests from the extracted (normalized) statistics, given as
+    system → metric → ``N × d`` array; with no statistics requested, just the deltas."""
+
+    def ci(name: str, spec: MetricSpec) -> tuple[float, float, float]:
+        est = bootstrap_ci(
+            norm_stats[name][spec.name],
+            spec.score_fn,
+            n_samples=opts.bootstrap,
+            seed=opts.seed,
+            confidence=opts.confidence,
+        )
+        return est.low, est.high, est.mean
+
+    def compare(spec: MetricSpec, anchor: str, others: list[str]) -> dict[str, Comparison]:
+        m = spec.name
+        res = _paired(opts, spec, norm_stats[anchor][m], [norm_stats[o][m] for o in others])
+        return {
+            o: Comparison(r.delta, r.p_value, f"paired-{opts.paired}")
+            for o, r in zip(others, res, strict=True)
+        }
+
+    return _apply_statistics(systems, specs, baseline, opts, ci, compare)

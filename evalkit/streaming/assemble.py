@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..detect import ScriptShare
-from ..evaluation import StatsOptions, _SystemStats, _with_baseline_deltas, _with_statistics
+from ..evaluation import StatsOptions, _with_statistics
 from ..metrics import MetricSpec
 from ..normalize import Normalizer
 from ..results import Comparison, MetricScore, SystemResult, TestSetResult
@@ -98,20 +98,17 @@ def _assemble(plan: _Plan, col: _Collector, base: str) -> TestSetResult:
     pairwise: dict[str, dict[str, dict[str, Comparison]]] = {}
     stats_dict: dict[str, object] = {}
     if opts.active and plan.n <= EXACT_RESAMPLING_MAX_SEGMENTS:
-        all_stats = {
-            s: _SystemStats(
-                raw={}, norm={m: np.concatenate(col.chunks("norm", s, m)) for m in names}
-            )
-            for s in col.systems
+        norm = {
+            s: {m: np.concatenate(col.chunks("norm", s, m)) for m in names} for s in col.systems
         }
-        systems, pairwise = _with_statistics(systems, all_stats, plan.specs, base, opts)
+        systems, pairwise = _with_statistics(systems, norm, plan.specs, base, opts)
         stats_dict = opts.as_dict()
     elif opts.active:
         chunks = {(s, m): col.chunks("norm", s, m) for s in col.systems for m in names}
         systems, pairwise = _poisson_statistics(systems, chunks, plan.specs, base, opts, plan.jobs)
         stats_dict = {**opts.as_dict(), "method": "poisson"}
-    else:
-        systems = _with_baseline_deltas(systems, base, names)
+    else:  # no CI, no paired test: just the deltas
+        systems, pairwise = _with_statistics(systems, {}, plan.specs, base, opts)
     normalization: dict[str, object] = {
         **plan.norm.as_dict(),
         "signature": plan.norm.describe(),

@@ -6,15 +6,14 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import replace
 from fractions import Fraction
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ..evaluation import StatsOptions
+from ..evaluation import StatsOptions, _apply_statistics
 from ..metrics import MetricSpec
-from ..results import Comparison, MetricScore, SystemResult
+from ..results import Comparison, SystemResult
 from ..stats import _lower_index, _p_value
 from .collect import _float64_totals
 from .pool import _ordered_map
@@ -148,36 +147,18 @@ def _poisson_statistics(
         else None
     )
 
-    scores = {s.name: dict(s.scores) for s in systems}
-    vs: dict[str, dict[str, Comparison]] = {n: {} for n in names}
-    pairwise: dict[str, dict[str, dict[str, Comparison]]] = {}
-    for spec in specs:
-        m = spec.name
-        if opts.bootstrap > 0:
-            for n in names:
-                ordered = np.sort(boot[(n, m)])
-                lower = _lower_index(len(ordered), Fraction(repr(float(opts.confidence))))
-                low, high = float(ordered[lower]), float(ordered[len(ordered) - lower - 1])
-                old = scores[n][m]
-                mean = float(statistics.mean(list(ordered)))
-                scores[n][m] = MetricScore(old.score, old.signature, (low, high), mean)
-        test = None if opts.paired == "none" else opts.paired
-        anchors = names if (opts.pairwise and test) else [baseline]
-        for anchor in anchors:
-            others = [n for n in names if n != anchor]
-            if test == "bs":
-                cmps = {o: _poisson_paired(boot, real, anchor, o, m) for o in others}
-            elif test == "ar":
-                cmps = {o: _blocked_ar(ar, cols, totals, real, spec, anchor, o) for o in others}
-            else:
-                cmps = {o: Comparison(scores[o][m].score - scores[anchor][m].score) for o in others}
-            if anchor == baseline:
-                for o, c in cmps.items():
-                    vs[o][m] = c
-            if opts.pairwise and test:
-                pairwise.setdefault(m, {})[anchor] = cmps
-    out = [replace(s, scores=scores[s.name], vs_baseline=vs[s.name]) for s in systems]
-    return out, pairwise
+    def ci(name: str, spec: MetricSpec) -> tuple[float, float, float]:
+        ordered = np.sort(boot[(name, spec.name)])
+        lower = _lower_index(len(ordered), Fraction(repr(float(opts.confidence))))
+        low, high = float(ordered[lower]), float(ordered[len(ordered) - lower - 1])
+        return low, high, float(statistics.mean(list(ordered)))
+
+    def compare(spec: MetricSpec, anchor: str, others: list[str]) -> dict[str, Comparison]:
+        if opts.paired == "bs":
+            return {o: _poisson_paired(boot, real, anchor, o, spec.name) for o in others}
+        return {o: _blocked_ar(ar, cols, totals, real, spec, anchor, o) for o in others}
+
+    return _apply_statistics(systems, specs, baseline, opts, ci, compare)
 
 
 def _poisson_paired(

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..corpus import _check_count, _system_pairs, detect_lang
+from ..corpus import _check_count, _check_target, _inputs, detect_lang
 from ..detect import ScriptShare
 from ..errors import ConfigError
 from ..evaluation import DEFAULT_METRICS, StatsOptions, versions
@@ -68,12 +68,7 @@ def score_files(
         raise ConfigError(f"unknown engine {engine!r}; use one of {', '.join(STREAM_ENGINES)}")
     if chunk_size < 1:
         raise ConfigError(f"chunk size must be at least 1, got {chunk_size}")
-    ref_paths = [refs] if isinstance(refs, str | os.PathLike) else list(refs)
-    if not ref_paths:
-        raise ConfigError("at least one reference file is required")
-    pairs = _system_pairs(systems)
-    if not pairs:
-        raise ConfigError("at least one candidate (system output) file is required")
+    ref_paths, pairs = _inputs(refs, systems)
     metric_names = parse_metric_names(metrics)
     opts = stats or StatsOptions()
 
@@ -92,11 +87,7 @@ def score_files(
         _check_count(sys_ix[sys_name].given, sys_ix[sys_name].n_lines, first, n, "candidate")
 
     sample = _read_prefix(ref_ix[0], min(n, SAMPLE_LINES))
-    lang = (lang or detect_lang(sample)).lower()
-    if lang not in ("zh", "en"):
-        raise ConfigError(f"unsupported target language {lang!r}: use zh or en")
-    if baseline is not None and baseline not in sys_ix:
-        raise ConfigError(f"baseline {baseline!r} is not one of the systems: {', '.join(sys_ix)}")
+    lang = _check_target(lang or detect_lang(sample), baseline, sys_ix)
     sample_script = ScriptShare(*_script_counts(sample)) if lang == "zh" else None
     norm = resolve_normalizer(
         normalizer,
