@@ -45,7 +45,6 @@ ENGINES: tuple[str, ...] = ("auto", "fast", "sacrebleu")
 (evalkit.fastextract for BLEU/chrF and evalkit.fastter for TER: vectorised numpy, proven
 identical by tests), ``auto`` (fast where it supports the metric, sacrebleu elsewhere)."""
 
-_FAST_TOKENIZERS = ("13a", "zh", "intl", "char", "none")
 _PARALLEL_MIN_SEGMENTS = 2_000  # below this, starting processes costs more than it saves
 
 
@@ -147,7 +146,9 @@ class MetricSpec:
         """Whether a fast engine computes this metric's statistics: evalkit.fastextract for
         BLEU (its tokenizers) and chrF(++), evalkit.fastter for TER."""
         if self.name == "bleu":
-            return (self.tokenize or default_tokenizer(self.lang)) in _FAST_TOKENIZERS
+            from .fastextract import BLEU_TOKENIZERS
+
+            return (self.tokenize or default_tokenizer(self.lang)) in BLEU_TOKENIZERS
         return True
 
     def extract_stats(

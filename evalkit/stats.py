@@ -81,7 +81,6 @@ class PairedResult:
     test: str
     score: float
     baseline_score: float
-    delta: float
     p_value: float
     mean: float | None
     half_width: float | None
@@ -89,6 +88,11 @@ class PairedResult:
     n_confidence: int
     seed: int
     higher_is_better: bool
+
+    @property
+    def delta(self) -> float:
+        """System score minus baseline score."""
+        return self.score - self.baseline_score
 
     @property
     def improved(self) -> bool:
@@ -384,7 +388,6 @@ def paired_bootstrap(
                 test="paired-bs",
                 score=sys_score,
                 baseline_score=bl_score,
-                delta=sys_score - bl_score,
                 p_value=p,
                 mean=mean,
                 half_width=half,
@@ -445,7 +448,6 @@ def paired_approximate_randomization(
                 test="paired-ar",
                 score=sys_score,
                 baseline_score=bl_score,
-                delta=sys_score - bl_score,
                 p_value=p,
                 mean=mean,
                 half_width=half,
