@@ -482,7 +482,6 @@ def run(
     """
     from ._io import write_atomic
     from .cache import StatsCache
-    from .evaluation import evaluate
     from .produce import produce_outputs
     from .render import render, render_segments_csv
     from .report import render_report
@@ -507,19 +506,8 @@ def run(
     parts: dict[str, Any] = {}
     if in_memory:
         with _progress(sum(len(ts.systems) + 1 for ts in in_memory)) as step:
-            results = evaluate(
-                in_memory,
-                suite.metrics,
-                suite.normalize,
-                punct=suite.punct,
-                tokenize=suite.tokenize,
-                ter_plain=suite.ter_plain,
-                stats=opts,
-                cache=cache,
-                progress=step,
-                meta={"suite": suite.name},
-                engine=extraction,
-                jobs=n_jobs,
+            results = suite.evaluate(
+                in_memory, stats=opts, cache=cache, progress=step, engine=extraction, jobs=n_jobs
             )
         parts.update({ts.name: ts for ts in results.testsets})
     for spec in streamed:

@@ -11,15 +11,20 @@ from __future__ import annotations
 import dataclasses
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .corpus import TestSet, load_testset
 from .errors import ConfigError
 from .metrics import parse_metric_names
 from .translators import TranslatorConfig, parse_translator
+
+if TYPE_CHECKING:
+    from .cache import StatsCache
+    from .evaluation import StatsOptions
+    from .results import Results
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -146,6 +151,34 @@ class SuiteConfig:
     def output_dir(self) -> Path:
         """Where ``evalkit run`` writes: ``reports/<suite name>/`` unless the suite says."""
         return self.output if self.output is not None else Path("reports") / self.name
+
+    def evaluate(
+        self,
+        testsets: Sequence[TestSet],
+        *,
+        stats: StatsOptions | None = None,
+        cache: StatsCache | None = None,
+        progress: Callable[[str], None] | None = None,
+        engine: str | None = None,
+        jobs: int | None = None,
+    ) -> Results:
+        """:func:`evalkit.evaluate` with this suite's metrics, normalization and engine."""
+        from .evaluation import evaluate
+
+        return evaluate(
+            list(testsets),
+            self.metrics,
+            self.normalize,
+            punct=self.punct,
+            tokenize=self.tokenize,
+            ter_plain=self.ter_plain,
+            stats=stats,
+            cache=cache,
+            progress=progress,
+            meta={"suite": self.name},
+            engine=engine or self.engine.extraction,
+            jobs=jobs or self.engine.jobs or 1,
+        )
 
     def with_overrides(self, **overrides: Any) -> SuiteConfig:
         """Apply command-line flags; ``None`` means 'not given on the command line'."""

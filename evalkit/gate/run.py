@@ -14,9 +14,9 @@ from collections.abc import Callable, Sequence
 from ..cache import StatsCache
 from ..corpus import TestSet
 from ..errors import ConfigError, MismatchError
-from ..evaluation import StatsOptions, evaluate, versions
+from ..evaluation import StatsOptions, versions
 from ..metrics import MetricSpec
-from ..results import Results, TestSetResult
+from ..results import TestSetResult
 from ..suite import SuiteConfig
 from .baseline import Baseline, baseline_testset, verify_scores, verify_testset
 from .report import GateReport
@@ -47,7 +47,7 @@ def make_baseline(
                 suite.path,
             )
         released.append(dataclasses.replace(ts, systems={name: ts.systems[name]}, baseline=name))
-    results = _evaluate(suite, released, StatsOptions(), cache, progress)
+    results = suite.evaluate(released, cache=cache, progress=progress)
     stored = {
         ts.name: baseline_testset(ts, results.testset(ts.name), ts.baseline_name) for ts in released
     }
@@ -104,7 +104,7 @@ def run_gate(
         raise ConfigError(
             "the gate has nothing to check: no candidate system on any test set", config.path
         )
-    results = _evaluate(suite, prepared, stats, cache, progress)
+    results = suite.evaluate(prepared, stats=stats, cache=cache, progress=progress)
     measurements: list[Measurement] = []
     for ts in prepared:
         result = results.testset(ts.name)
@@ -122,27 +122,6 @@ def run_gate(
         test=f"paired-{stats.paired}",
         resamples=stats.ar_trials if stats.paired == "ar" else (stats.bootstrap or 1000),
         seed=stats.seed,
-    )
-
-
-def _evaluate(
-    suite: SuiteConfig,
-    testsets: Sequence[TestSet],
-    stats: StatsOptions,
-    cache: StatsCache | None,
-    progress: Progress | None,
-) -> Results:
-    return evaluate(
-        list(testsets),
-        suite.metrics,
-        suite.normalize,
-        punct=suite.punct,
-        tokenize=suite.tokenize,
-        ter_plain=suite.ter_plain,
-        stats=stats,
-        cache=cache,
-        progress=progress,
-        meta={"suite": suite.name},
     )
 
 
