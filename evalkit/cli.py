@@ -554,7 +554,9 @@ def run(
         err=True,
     )
     if produced:
-        click.echo(_translation_table(produced), err=True, nl=False)
+        from .render.translators import render_translators
+
+        click.echo(render_translators(produced), err=True, nl=False)
 
 
 def _streams(first_ref: str, stream: str | bool) -> bool:
@@ -596,53 +598,6 @@ def _translation_progress() -> Iterator[Callable[[str, int, int], None] | None]:
         yield step
 
 
-def _translation_table(produced: list[Any]) -> str:
-    """Speed figures per translator system, as a plain table for a terminal or a CI log."""
-    head = (
-        "test set",
-        "system",
-        "segments",
-        "translated",
-        "cached",
-        "wall s",
-        "seg/s",
-        "chars/s",
-        "p50 s",
-        "p95 s",
-        "tokens in/out",
-    )
-
-    def num(value: Any, fmt: str) -> str:
-        return "—" if value is None else format(value, fmt)
-
-    rows = [head]
-    for p in produced:
-        st = p.stats
-        tokens = (
-            "—"
-            if st.get("prompt_tokens") is None
-            else f"{st['prompt_tokens']}/{st.get('completion_tokens')}"
-        )
-        rows.append(
-            (
-                p.testset,
-                p.system,
-                str(st.get("segments", "")),
-                str(st.get("translated", "")),
-                str(st.get("from_cache", "")),
-                num(st.get("wall_time_s"), ".2f"),
-                num(st.get("segments_per_s"), ".1f"),
-                num(st.get("chars_per_s"), ".0f"),
-                num(st.get("latency_p50_s"), ".3f"),
-                num(st.get("latency_p95_s"), ".3f"),
-                tokens,
-            )
-        )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    return "translators:\n" + "\n".join("  " + line for line in lines) + "\n"
-
-
 @main.command()
 @click.argument("suite_path", required=False, metavar="[SUITE.toml]", default="fixtures/suite.toml")
 @click.option(
@@ -679,7 +634,9 @@ def translate(suite_path: str, systems: tuple[str, ...], jobs: int, refresh: boo
     if not produced:
         click.echo(f"{suite_path}: no translator systems in this suite", err=True)
         return
-    click.echo(_translation_table(produced), nl=False)
+    from .render.translators import render_translators
+
+    click.echo(render_translators(produced), nl=False)
     for p in produced:
         click.echo(f"wrote {p.path}", err=True)
 
