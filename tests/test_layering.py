@@ -33,8 +33,7 @@ RANKS: dict[str, int] = {
     "stats": 5,
     "cache": 5,  # persists extracted statistics; used by evaluate
     "results": 6,
-    "evaluate": 7,
-    "evaluation": 7,  # evaluate.py's current name (the module would shadow evalkit.evaluate)
+    "evaluation": 7,  # not evaluate.py: that module would shadow the function evalkit.evaluate
     "streaming": 7,  # evaluate() for files too big to hold, chunk by chunk
     "distributed": 7,  # streaming's Dask engine
     "render": 8,
