@@ -8,6 +8,7 @@ significance tests are all computed from those arrays.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from importlib.metadata import version as _pkg_version
@@ -29,10 +30,10 @@ from .results import (
 )
 from .stats import (
     DEFAULT_SEED,
+    BootstrapScores,
     PairedResult,
-    bootstrap_ci,
+    bootstrap_scores,
     paired_approximate_randomization,
-    paired_bootstrap,
 )
 
 __all__ = ["DEFAULT_METRICS", "PAIRED_TESTS", "StatsOptions", "evaluate", "versions"]
@@ -298,26 +299,17 @@ def _segment_scores(
     return {s.name: tuple(float(x) for x in s.segment_scores(stats[s.name])) for s in specs}
 
 
-def _paired(
+def _paired_ar(
     opts: StatsOptions, spec: MetricSpec, base: np.ndarray, others: list[np.ndarray]
 ) -> list[PairedResult]:
-    if opts.paired == "ar":
-        return paired_approximate_randomization(
-            base,
-            others,
-            spec.score_fn,
-            higher_is_better=spec.higher_is_better,
-            n_trials=opts.ar_trials,
-            seed=opts.seed,
-            n_confidence=0,
-        )
-    return paired_bootstrap(
+    return paired_approximate_randomization(
         base,
         others,
         spec.score_fn,
         higher_is_better=spec.higher_is_better,
-        n_samples=opts.bootstrap or 1000,
+        n_trials=opts.ar_trials,
         seed=opts.seed,
+        n_confidence=0,
     )
 
 
@@ -379,21 +371,32 @@ def _with_statistics(
     opts: StatsOptions,
 ) -> tuple[list[SystemResult], Pairwise]:
     """Bootstrap CIs and paired tests from the extracted (normalized) statistics, given as
-    system → metric → ``N × d`` array; with no statistics requested, just the deltas."""
+    system → metric → ``N × d`` array; with no statistics requested, just the deltas.
+
+    CIs and paired bootstrap tests draw the same resamples, so each metric is resampled and
+    scored once for all systems and every CI and test reads those scores.
+    """
+    names = list(norm_stats)
+    column = {n: j for j, n in enumerate(names)}
+
+    @functools.cache
+    def resampled(metric: str, n_samples: int) -> BootstrapScores:
+        spec = next(s for s in specs if s.name == metric)
+        arrays = [norm_stats[n][metric] for n in names]
+        return bootstrap_scores(arrays, spec.score_fn, n_samples=n_samples, seed=opts.seed)
 
     def ci(name: str, spec: MetricSpec) -> tuple[float, float, float]:
-        est = bootstrap_ci(
-            norm_stats[name][spec.name],
-            spec.score_fn,
-            n_samples=opts.bootstrap,
-            seed=opts.seed,
-            confidence=opts.confidence,
-        )
+        est = resampled(spec.name, opts.bootstrap).ci(column[name], opts.confidence)
         return est.low, est.high, est.mean
 
     def compare(spec: MetricSpec, anchor: str, others: list[str]) -> dict[str, Comparison]:
         m = spec.name
-        res = _paired(opts, spec, norm_stats[anchor][m], [norm_stats[o][m] for o in others])
+        if opts.paired == "ar":
+            res = _paired_ar(opts, spec, norm_stats[anchor][m], [norm_stats[o][m] for o in others])
+        else:
+            res = resampled(m, opts.bootstrap or 1000).paired(
+                column[anchor], [column[o] for o in others], higher_is_better=spec.higher_is_better
+            )
         return {
             o: Comparison(r.delta, r.p_value, f"paired-{opts.paired}")
             for o, r in zip(others, res, strict=True)

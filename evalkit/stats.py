@@ -26,11 +26,13 @@ from .errors import ConfigError, EvalkitError, MismatchError
 
 __all__ = [
     "DEFAULT_SEED",
+    "BootstrapScores",
     "ConfidenceInterval",
     "PairedResult",
     "ScoreFn",
     "bootstrap_ci",
     "bootstrap_counts",
+    "bootstrap_scores",
     "paired_approximate_randomization",
     "paired_bootstrap",
 ]
@@ -131,15 +133,18 @@ def _segment_stats(stats: object, name: str) -> np.ndarray:
     return out
 
 
-def _system_stats(baseline: np.ndarray, systems: Sequence[object]) -> list[np.ndarray]:
+def _system_stats(
+    baseline: np.ndarray, systems: Sequence[object], offset: int = 0, first: str = "baseline"
+) -> list[np.ndarray]:
+    """Validated copies of ``systems`` (named ``systems[offset + i]``), shaped like ``first``."""
     if isinstance(systems, np.ndarray) and systems.ndim == 2:
         raise ConfigError("systems must be a sequence of N x d arrays, not one array")
     out = []
-    for i, s in enumerate(systems):
+    for i, s in enumerate(systems, start=offset):
         arr = _segment_stats(s, f"systems[{i}]")
         if arr.shape != baseline.shape:
             raise MismatchError(
-                f"systems[{i}] statistics have shape {arr.shape}, baseline has {baseline.shape}"
+                f"systems[{i}] statistics have shape {arr.shape}, {first} has {baseline.shape}"
             )
         out.append(arr)
     return out
@@ -185,9 +190,12 @@ def _bootstrap_indices(n_segments: int, n_samples: int, seed: int) -> np.ndarray
 
 
 @lru_cache(maxsize=8)
-def _draw_counts(n_segments: int, n_samples: int, seed: int, start: int, stop: int) -> np.ndarray:
+def _draw_counts(
+    n_segments: int, n_samples: int, seed: int, start: int, stop: int, dtype: np.dtype = _F64
+) -> np.ndarray:
     """Count matrix of resamples ``start:stop`` of the shared draw (read-only, memoised)."""
-    counts = _counts(_bootstrap_indices(n_segments, n_samples, seed)[start:stop], n_segments)
+    idxs = _bootstrap_indices(n_segments, n_samples, seed)[start:stop]
+    counts = _counts(idxs, n_segments, dtype)
     counts.flags.writeable = False
     return counts
 
@@ -196,11 +204,11 @@ def _chunk_rows(n_cols: int) -> int:
     return max(1, _CHUNK_CELLS // max(1, n_cols))
 
 
-def _counts(idxs: np.ndarray, n_segments: int) -> np.ndarray:
+def _counts(idxs: np.ndarray, n_segments: int, dtype: np.dtype = _F64) -> np.ndarray:
     rows = idxs.shape[0]
     flat = (idxs + (np.arange(rows) * n_segments)[:, None]).ravel()
     counts = np.bincount(flat, minlength=rows * n_segments)
-    return counts.reshape(rows, n_segments).astype(_F64)
+    return counts.reshape(rows, n_segments).astype(dtype)
 
 
 def bootstrap_counts(n_segments: int, n_samples: int, seed: int = DEFAULT_SEED) -> np.ndarray:
@@ -221,26 +229,30 @@ def _float32_resample_sums(
     """Each resample's column sums exactly as sacrebleu gets them: float32 rows summed in order.
 
     When the statistics are non-negative integers and no resample sum exceeds 2**24, every
-    float32 partial sum is exact, so an exact float64 count-matrix product rounded to float32 is
-    the same number. Otherwise (huge corpora, fractional TER lengths) float32 rounding depends
-    on the order, and the sum is replayed segment by segment in float32 as NumPy does it.
-    ``draw`` = (N, B, seed) names the shared draw ``idxs`` came from, so its count matrix is
-    built once per test set rather than once per system and metric.
+    float32 partial sum is exact, so an exact count-matrix product rounded to float32 is the
+    same number. The product itself runs in float32 when even the largest possible sum (N times
+    the largest statistic) stays under 2**24 — then every product and partial sum is an exact
+    float32 integer in any summation order — else in float64. Otherwise (huge corpora,
+    fractional TER lengths) float32 rounding depends on the order, and the sum is replayed
+    segment by segment in float32 as NumPy does it. ``draw`` = (N, B, seed) names the shared
+    draw ``idxs`` came from, so its count matrix is built once per test set.
     """
     s32 = stats.astype(_F32)
     n_samples, n_segments = idxs.shape
     if np.all(s32 >= 0) and np.array_equal(s32, np.trunc(s32)):
-        s64 = s32.astype(_F64)
-        sums = np.empty((n_samples, s64.shape[1]), dtype=_F64)
+        bound = float(s32.max(initial=0.0)) * n_segments
+        dtype = _F32 if bound <= _F32_EXACT else _F64
+        lhs = s32 if dtype == _F32 else s32.astype(_F64)
+        sums = np.empty((n_samples, s32.shape[1]), dtype=dtype)
         step = _chunk_rows(n_segments)
         for start in range(0, n_samples, step):
             block = slice(start, start + step)
             counts = (
-                _draw_counts(n_segments, n_samples, draw[2], block.start, block.stop)
+                _draw_counts(n_segments, n_samples, draw[2], block.start, block.stop, dtype)
                 if draw is not None
-                else _counts(idxs[block], n_segments)
+                else _counts(idxs[block], n_segments, dtype)
             )
-            sums[block] = counts @ s64
+            sums[block] = counts @ lhs
         if sums.size == 0 or sums.max() <= _F32_EXACT:
             return sums.astype(_F32)
     acc = s32[idxs[:, 0]]
@@ -310,6 +322,103 @@ def _p_value(sample_stats: np.ndarray, real_difference: float) -> float:
     return (count + 1) / (len(sample_stats) + 1)
 
 
+@dataclass(frozen=True)
+class BootstrapScores:
+    """Every system's corpus score under the same B resamples of the segments.
+
+    sacrebleu's ``--confidence`` and ``--paired-bs`` draw the same resamples for every system
+    (one fresh generator, same seed), so one draw and one product of its count matrix with all
+    systems' statistics side by side serve every CI and every paired test of a metric.
+    ``scores[:, j]`` are system ``j``'s resample scores; ``real[j]`` its corpus score.
+    """
+
+    scores: np.ndarray
+    real: tuple[float, ...]
+    n_samples: int
+    seed: int
+
+    def ci(self, j: int, confidence: float = 0.95) -> ConfidenceInterval:
+        """System ``j``'s interval as ``sacrebleu --confidence`` computes it.
+
+        The mean is ``statistics.mean`` of the resample scores and the half-width half the
+        spread between the sorted scores at ``floor(n * (1 - confidence) / 2)`` from each end,
+        exactly as sacrebleu's ``Score.estimate_ci`` (which hard-codes ``n // 40`` for 95%).
+        """
+        level = _check_confidence(confidence)
+        b = self.n_samples
+        ordered = np.sort(self.scores[:, j])
+        lower = _lower_index(b, level)
+        low, high = ordered[lower], ordered[b - lower - 1]
+        # statistics.mean over NumPy scalars, as sacrebleu: exact, then rounded to their type.
+        mean = statistics.mean(list(ordered))
+        return ConfidenceInterval(
+            score=self.real[j],
+            mean=float(mean),
+            half_width=float(0.5 * (high - low)),
+            low=float(low),
+            high=float(high),
+            confidence=float(confidence),
+            n_samples=b,
+            seed=self.seed,
+        )
+
+    def paired(
+        self, anchor: int, others: Sequence[int], *, higher_is_better: bool
+    ) -> list[PairedResult]:
+        """Paired bootstrap test (``--paired-bs``) of each of ``others`` against ``anchor``.
+
+        p = (1 + #{|Δ*| - mean|Δ*| > |Δ|}) / (B + 1), with Δ* the resampled score differences.
+        """
+        bl_scores, bl_score = self.scores[:, anchor], self.real[anchor]
+        results = []
+        for j in others:
+            sys_scores, sys_score = self.scores[:, j], self.real[j]
+            mean, half = _paired_ci(sys_scores)
+            sample_diffs = np.abs(sys_scores - bl_scores)
+            p = _p_value(sample_diffs - sample_diffs.mean(), abs(bl_score - sys_score))
+            results.append(
+                PairedResult(
+                    test="paired-bs",
+                    score=sys_score,
+                    baseline_score=bl_score,
+                    p_value=p,
+                    mean=mean,
+                    half_width=half,
+                    n=self.n_samples,
+                    n_confidence=self.n_samples,
+                    seed=self.seed,
+                    higher_is_better=bool(higher_is_better),
+                )
+            )
+        return results
+
+
+def bootstrap_scores(
+    systems: Sequence[np.ndarray],
+    score_fn: ScoreFn,
+    *,
+    n_samples: int = 1000,
+    seed: int = DEFAULT_SEED,
+) -> BootstrapScores:
+    """Resample all systems' ``N × d`` statistics at once with sacrebleu's draw and score them."""
+    b = _check_int("n_samples", n_samples, 1)
+    s = _check_int("seed", seed, 0)
+    if isinstance(systems, np.ndarray):
+        raise ConfigError("systems must be a sequence of N x d arrays, not one array")
+    if not systems:
+        raise ConfigError("bootstrap_scores needs at least one system")
+    first = _segment_stats(systems[0], "systems[0]")
+    syss = [first, *_system_stats(first, systems[1:], 1, "systems[0]")]
+    n, d = first.shape
+    idxs = _bootstrap_indices(n, b, s)
+    with _one_blas_thread():
+        sums = _float32_resample_sums(np.hstack(syss), idxs, (n, b, s))
+    # Stacked, not copied into float64: the scores' dtype reaches sacrebleu's mean (it matters).
+    scores = np.stack([_score(score_fn, sums[:, d * j : d * (j + 1)]) for j in range(len(syss))], 1)
+    real = tuple(_corpus_score(score_fn, x) for x in syss)
+    return BootstrapScores(scores=scores, real=real, n_samples=b, seed=s)
+
+
 def bootstrap_ci(
     stats: np.ndarray,
     score_fn: ScoreFn,
@@ -318,35 +427,10 @@ def bootstrap_ci(
     seed: int = DEFAULT_SEED,
     confidence: float = 0.95,
 ) -> ConfidenceInterval:
-    """Bootstrap CI of one system's corpus score, as ``sacrebleu --confidence`` computes it.
-
-    The mean is ``statistics.mean`` of the resample scores and the half-width half the spread
-    between the sorted scores at ``floor(n * (1 - confidence) / 2)`` from each end, exactly as
-    sacrebleu's ``Score.estimate_ci`` (which hard-codes ``n // 40`` for 95%).
-    """
-    b = _check_int("n_samples", n_samples, 1)
-    s = _check_int("seed", seed, 0)
-    level = _check_confidence(confidence)
+    """Bootstrap CI of one system's corpus score, as ``sacrebleu --confidence`` computes it."""
+    _check_confidence(confidence)
     seg = _segment_stats(stats, "stats")
-    idxs = _bootstrap_indices(seg.shape[0], b, s)
-    with _one_blas_thread():
-        sums = _float32_resample_sums(seg, idxs, (seg.shape[0], b, s))
-    scores = _score(score_fn, sums)
-    ordered = np.sort(scores)
-    lower = _lower_index(b, level)
-    low, high = ordered[lower], ordered[b - lower - 1]
-    # statistics.mean over NumPy scalars, as sacrebleu: exact, then rounded to the scores' type.
-    mean = statistics.mean(list(ordered))
-    return ConfidenceInterval(
-        score=_corpus_score(score_fn, seg),
-        mean=float(mean),
-        half_width=float(0.5 * (high - low)),
-        low=float(low),
-        high=float(high),
-        confidence=float(confidence),
-        n_samples=b,
-        seed=s,
-    )
+    return bootstrap_scores([seg], score_fn, n_samples=n_samples, seed=seed).ci(0, confidence)
 
 
 def paired_bootstrap(
@@ -362,42 +446,15 @@ def paired_bootstrap(
 
     sacrebleu seeds a fresh generator with the same seed for every system, so all systems see
     the same resamples; here they are drawn once and the baseline's resample scores are shared.
-    p = (1 + #{|Δ*| - mean|Δ*| > |Δ|}) / (B + 1), with Δ* the resampled score differences.
     """
-    b = _check_int("n_samples", n_samples, 1)
-    s = _check_int("seed", seed, 0)
+    _check_int("n_samples", n_samples, 1)
+    _check_int("seed", seed, 0)
     bl = _segment_stats(baseline, "baseline")
     syss = _system_stats(bl, systems)
     if not syss:
         return []
-    d = bl.shape[1]
-    idxs = _bootstrap_indices(bl.shape[0], b, s)
-    with _one_blas_thread():
-        sums = _float32_resample_sums(np.hstack([bl, *syss]), idxs, (bl.shape[0], b, s))
-    bl_score = _corpus_score(score_fn, bl)
-    bl_scores = _score(score_fn, sums[:, :d])
-    results = []
-    for i, sys_stats in enumerate(syss):
-        sys_score = _corpus_score(score_fn, sys_stats)
-        sys_scores = _score(score_fn, sums[:, d * (i + 1) : d * (i + 2)])
-        mean, half = _paired_ci(sys_scores)
-        sample_diffs = np.abs(sys_scores - bl_scores)
-        p = _p_value(sample_diffs - sample_diffs.mean(), abs(bl_score - sys_score))
-        results.append(
-            PairedResult(
-                test="paired-bs",
-                score=sys_score,
-                baseline_score=bl_score,
-                p_value=p,
-                mean=mean,
-                half_width=half,
-                n=b,
-                n_confidence=b,
-                seed=s,
-                higher_is_better=bool(higher_is_better),
-            )
-        )
-    return results
+    boot = bootstrap_scores([bl, *syss], score_fn, n_samples=n_samples, seed=seed)
+    return boot.paired(0, range(1, len(syss) + 1), higher_is_better=higher_is_better)
 
 
 def paired_approximate_randomization(

@@ -24,6 +24,7 @@ from evalkit.stats import (
     ConfidenceInterval,
     bootstrap_ci,
     bootstrap_counts,
+    bootstrap_scores,
     paired_approximate_randomization,
     paired_bootstrap,
 )
@@ -342,6 +343,54 @@ def test_ter_direction_lower_is_better_while_p_values_stay_two_sided() -> None:
     bleu = [_stats(BLEU(tokenize="zh"), h, [REFS]) for h in (BASE, CLOSE)]
     (res,) = paired_bootstrap(bleu[0], [bleu[1]], bleu_scores, higher_is_better=True)
     assert res.delta > 0 and res.improved
+
+
+def _one_large_segment_rows() -> list[list[int]]:
+    # 400 ordinary segments and one of 60,000 tokens: N x max (2.4e7) passes 2**24, so the
+    # float32 product is not provably exact, yet every resample sum stays below 2**24.
+    rng = np.random.default_rng(8)
+    rows = []
+    for i in range(400):
+        total = 60_000 if i == 7 else int(rng.integers(5, 40))
+        correct = [int(rng.integers(0, max(1, total - k))) for k in range(4)]
+        rows.append([total, total + 3, *correct, *[max(total - k, 0) for k in range(4)]])
+    return rows
+
+
+def test_exact_resample_sums_take_the_float64_product_when_float32_could_round(
+    sacrebleu_seed: Callable[[int], None],
+) -> None:
+    rows = _one_large_segment_rows()
+    n = 200
+    _, resampled = _bootstrap_resample(rows, BLEU(), n)
+    theirs = BLEU()._compute_score_from_stats(sum_of_lists(rows))
+    theirs.estimate_ci(resampled)
+    ours = bootstrap_ci(np.array(rows), bleu_scores, n_samples=n)
+    assert (ours.score, ours.mean, ours.half_width) == (
+        theirs.score,
+        float(theirs._mean),
+        float(theirs._ci),
+    )
+
+
+def test_one_shared_resampling_gives_each_system_its_own_ci_and_paired_result() -> None:
+    # evaluate() resamples all systems of a metric together; nothing may leak between columns.
+    base, close, worse = (_stats(BLEU(tokenize="zh"), h, [REFS]) for h in (BASE, CLOSE, WORSE))
+    boot = bootstrap_scores([base, close, worse], bleu_scores, n_samples=300, seed=3)
+    for j, stats in enumerate((base, close, worse)):
+        assert boot.ci(j, 0.9) == bootstrap_ci(
+            stats, bleu_scores, n_samples=300, seed=3, confidence=0.9
+        )
+    assert boot.paired(0, [1, 2], higher_is_better=True) == paired_bootstrap(
+        base, [close, worse], bleu_scores, higher_is_better=True, n_samples=300, seed=3
+    )
+    (reverse,) = boot.paired(2, [0], higher_is_better=True)
+    assert (
+        reverse
+        == paired_bootstrap(
+            worse, [base], bleu_scores, higher_is_better=True, n_samples=300, seed=3
+        )[0]
+    )
 
 
 def test_each_system_gets_the_result_it_would_get_alone() -> None:
