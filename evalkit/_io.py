@@ -61,9 +61,16 @@ def read_lines(path: str | os.PathLike[str]) -> tuple[str, ...]:
 
 @contextlib.contextmanager
 def atomic_writer(
-    path: str | os.PathLike[str], mode: str = "w", encoding: str | None = "utf-8"
+    path: str | os.PathLike[str],
+    mode: str = "w",
+    encoding: str | None = "utf-8",
+    *,
+    durable: bool = True,
 ) -> Iterator[IO]:
     """Open a temporary sibling of ``path``; rename it over ``path`` only if the block succeeds.
+
+    ``durable`` fsyncs before the rename, so a power loss leaves the old file or the new one;
+    files that verify themselves when read (cache entries) skip it.
 
     A destination that cannot be written (a directory, a parent that is a file, no permission)
     is an :class:`InputError` naming it, never a traceback.
@@ -85,7 +92,8 @@ def atomic_writer(
         with os.fdopen(fd, mode, **kwargs) as fh:
             yield fh
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         try:
             os.replace(tmp, target)
         except OSError as exc:
@@ -104,11 +112,15 @@ def _umask() -> int:
     return mask
 
 
-def write_atomic(path: str | os.PathLike[str], content: str | bytes) -> None:
-    """Write ``content`` to ``path`` atomically (temporary file, fsync, rename)."""
+def write_atomic(
+    path: str | os.PathLike[str], content: str | bytes, *, durable: bool = True
+) -> None:
+    """Write ``content`` to ``path`` atomically (temporary file, fsync unless not ``durable``,
+    rename)."""
     mode = "wb" if isinstance(content, bytes) else "w"
+    encoding = None if mode == "wb" else "utf-8"
     try:
-        with atomic_writer(path, mode, encoding=None if mode == "wb" else "utf-8") as fh:
+        with atomic_writer(path, mode, encoding=encoding, durable=durable) as fh:
             fh.write(content)
     except OSError as exc:  # e.g. the disk filled up mid-write; the old file is untouched
         raise InputError(f"cannot write the output file: {exc.strerror or exc}", path) from exc

@@ -84,7 +84,8 @@ class StatsCache:
     def put(self, key: str, stats: np.ndarray) -> None:
         buf = io.BytesIO()
         np.savez(buf, key=np.array(key), stats=stats, checksum=np.array(_checksum(stats)))
-        write_atomic(self._path(key), buf.getvalue())
+        # No fsync: an entry torn by a power loss fails its checksum and is recomputed.
+        write_atomic(self._path(key), buf.getvalue(), durable=False)
 
     def get_or_compute(self, key: str, compute: Callable[[], np.ndarray]) -> np.ndarray:
         cached = self.get(key)

@@ -296,7 +296,7 @@ def _scores(
 def _segment_scores(
     specs: Sequence[MetricSpec], stats: dict[str, np.ndarray]
 ) -> dict[str, tuple[float, ...]]:
-    return {s.name: tuple(float(x) for x in s.segment_scores(stats[s.name])) for s in specs}
+    return {s.name: tuple(s.segment_scores(stats[s.name]).tolist()) for s in specs}
 
 
 def _paired_ar(
