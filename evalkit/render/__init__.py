@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .csv import render_csv, render_segments_csv
 from .markdown import render_markdown
-from .table import render_table
 
 __all__ = [
     "FORMATS",
@@ -21,6 +22,8 @@ FORMATS = ("table", "json", "csv", "markdown")
 def render(results, fmt: str, *, color: bool = False, width: int | None = None) -> str:  # noqa: ANN001
     """Render ``results`` in one of :data:`FORMATS`."""
     if fmt == "table":
+        from .table import render_table
+
         return render_table(results, color=color, width=width)
     if fmt == "json":
         return results.to_json()
@@ -29,3 +32,12 @@ def render(results, fmt: str, *, color: bool = False, width: int | None = None) 
     if fmt == "markdown":
         return render_markdown(results)
     raise ValueError(f"unknown format {fmt!r}")
+
+
+def __getattr__(name: str) -> Any:
+    """``render_table`` loads rich (~20 ms) on first use, not for JSON, CSV or Markdown."""
+    if name == "render_table":
+        from .table import render_table
+
+        return render_table
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

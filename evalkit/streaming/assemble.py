@@ -15,15 +15,12 @@ from ..metrics import MetricSpec
 from ..normalize import Normalizer
 from ..results import Comparison, MetricScore, SystemResult, TestSetResult
 from .collect import _Collector, _sacrebleu_sums
+from .reading import EXACT_RESAMPLING_MAX_SEGMENTS
 from .resampling import _poisson_statistics
 
 SAMPLE_LINES = 100_000
 """The target language and, for ``--normalize auto``, the reference's script are detected from
 the reference's first this-many lines (the whole file when shorter, as evaluate() does)."""
-
-EXACT_RESAMPLING_MAX_SEGMENTS = 100_000
-"""Up to here resampling is evalkit.stats' (sacrebleu's draws, identical to evaluate()); its
-B × N index matrix is 0.8 GB at the default 1000 resamples. Above: the Poisson bootstrap."""
 
 
 def _metric_score(spec: MetricSpec, chunks: Sequence[np.ndarray], n_refs: int) -> MetricScore:

@@ -23,6 +23,12 @@ _BOM = "\ufeff"
 _BOM_BYTES = _BOM.encode("utf-8")
 
 
+EXACT_RESAMPLING_MAX_SEGMENTS = 100_000
+"""Up to here resampling is evalkit.stats' (sacrebleu's draws, identical to evaluate()); its
+B × N index matrix is 0.8 GB at the default 1000 resamples. Above: the Poisson bootstrap.
+Defined here, with the line counting, because the CLI reads both to decide whether to stream."""
+
+
 def _where(path: str | os.PathLike[str]) -> str:
     """How a path is named in messages: as ``read_lines`` names it (``Path(path)``)."""
     text = os.fspath(path)
