@@ -32,6 +32,7 @@ RANKS: dict[str, int] = {
     "scoring": 4,  # pure closed forms (imports only errors); metrics binds them as score_fn
     "stats": 5,
     "cache": 5,  # persists extracted statistics; used by evaluate
+    "results_cache": 6,  # whole results documents of identical runs; used by the CLI
     "results": 6,
     "evaluation": 7,  # not evaluate.py: that module would shadow the function evalkit.evaluate
     "streaming": 7,  # evaluate() for files too big to hold, chunk by chunk

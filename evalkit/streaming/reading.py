@@ -10,8 +10,6 @@ from itertools import islice
 from pathlib import Path
 from typing import IO
 
-import numpy as np
-
 from ..corpus import _check_count
 from ..errors import ConfigError, InputError
 
@@ -111,6 +109,8 @@ def index_file(path: str | os.PathLike[str], chunk_size: int = DEFAULT_CHUNK_SIZ
                 head = block[:4]
             newlines = block.count(b"\n")
             if lines + newlines >= next_cut:
+                import numpy as np  # only past a chunk boundary: counting stays numpy-free
+
                 where = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
                 while next_cut <= lines + newlines:
                     starts.append(size + int(where[next_cut - lines - 1]) + 1)

@@ -1,0 +1,119 @@
+"""A content-addressed cache of whole results documents, beside the statistics cache.
+
+Why: the statistics cache lets a re-run skip extraction, but the run still imports sacrebleu
+and NumPy, resamples, scores and assembles — most of a warm run. evalkit's results document
+is a pure function of its code, its dependencies' versions, the options and the input bytes
+(seeded resampling, no clock, no environment variable), so when none of those changed the
+stored document *is* the answer, byte for byte. This module must stay importable without
+NumPy or sacrebleu: a hit imports neither.
+
+A key is a SHA-256 over: the cache format, the evalkit source files (every file of the
+package, so an edited checkout never reuses an old document), the Python, sacrebleu, OpenCC
+and NumPy versions, the command and its result-changing options, and every input file's name
+as given and its bytes. An entry stores its key and a checksum of the document; an entry that
+is torn, edited or for another key is discarded and recomputed, never trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+
+from ._io import write_atomic
+
+__all__ = ["ResultsCache", "code_fingerprint", "results_key"]
+
+_FORMAT = "evalkit-results-cache-1"
+_DEPENDENCIES = ("sacrebleu", "opencc", "numpy")
+_PACKAGE = Path(__file__).resolve().parent
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """Hash of evalkit's own files and the versions of what computes its numbers."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    h = hashlib.sha256()
+    for path in sorted(_PACKAGE.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+            _feed(h, path.relative_to(_PACKAGE).as_posix().encode())
+            _feed(h, path.read_bytes())
+    _feed(h, sys.version.encode())
+    for dist in _DEPENDENCIES:
+        try:
+            _feed(h, f"{dist}=={version(dist)}".encode())
+        except PackageNotFoundError:
+            _feed(h, f"{dist} missing".encode())
+    return h.hexdigest()
+
+
+def _feed(h: hashlib._Hash, data: bytes) -> None:
+    """Length-prefixed, so no two sequences of parts hash alike by concatenation."""
+    h.update(len(data).to_bytes(8, "little"))
+    h.update(data)
+
+
+def results_key(
+    command: str, options: Mapping[str, object], files: Sequence[str | os.PathLike[str]]
+) -> str | None:
+    """Hex key for one run, or None when an input cannot be read (the run reports that)."""
+    h = hashlib.sha256()
+    _feed(h, _FORMAT.encode())
+    _feed(h, code_fingerprint().encode())
+    _feed(h, command.encode())
+    _feed(h, json.dumps(options, sort_keys=True, ensure_ascii=False).encode())
+    h.update(len(files).to_bytes(8, "little"))
+    for name in files:
+        try:
+            data = Path(name).read_bytes()
+        except (OSError, ValueError):
+            return None
+        _feed(h, os.fsencode(name))
+        _feed(h, data)
+    return h.hexdigest()
+
+
+class ResultsCache:
+    """Results JSON documents stored as ``<dir>/results/<key[:2]>/<key>.json``.
+
+    Each file is one header line ``<format> <key> <sha256 of the document>`` followed by the
+    document exactly as ``Results.to_json`` wrote it.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.directory = Path(directory) / "results"
+        self.repaired = 0
+
+    def _path(self, key: str) -> Path:
+        return self.directory / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> str | None:
+        """The stored document for ``key``, or None when absent or not trustworthy."""
+        try:
+            data = self._path(key).read_bytes()
+        except OSError:
+            return None
+        header, _, body = data.partition(b"\n")
+        if header.split(b" ") != [_FORMAT.encode(), key.encode(), _digest(body).encode()]:
+            self.repaired += 1
+            return None
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError:
+            self.repaired += 1
+            return None
+
+    def put(self, key: str, document: str) -> None:
+        body = document.encode("utf-8")
+        header = f"{_FORMAT} {key} {_digest(body)}\n".encode()
+        # No fsync: an entry torn by a power loss fails its checksum and is recomputed.
+        write_atomic(self._path(key), header + body, durable=False)
+
+
+def _digest(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
