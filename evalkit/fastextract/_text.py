@@ -70,14 +70,16 @@ def _dense_rank(keys: np.ndarray) -> np.ndarray:
 
 
 def _ids_from_breaks(
-    cp: np.ndarray, offsets: np.ndarray, ws: np.ndarray, brk: np.ndarray
+    cp: np.ndarray, offsets: np.ndarray, ws: np.ndarray, brk: np.ndarray, small: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """Tokens = maximal non-whitespace stretches, additionally cut before each ``brk`` position.
 
     ``brk`` has one entry per code point plus one; line starts are always cuts. Returns one
     integer key per token, equal iff the tokens are equal strings, and the tokens per line.
     Keys stay below ``2 ** (62 - bit_length(lines))`` so that the caller can prefix them
-    with a segment number.
+    with a segment number. With ``small``, when most tokens are single characters (Chinese),
+    keys are small instead: the character's number, or past those the dense rank of a longer
+    token, so that the caller can number tokens through a table rather than a sort.
 
     No strings are built: code points are renumbered densely (``bits`` bits each) and the first
     ``L`` characters of a token are packed into its key. Tokens longer than ``L`` are keyed by
@@ -108,6 +110,14 @@ def _ids_from_breaks(
     lut = np.empty(top, dtype=np.int64)
     lut[alphabet] = np.arange(1, alphabet.size + 1)
     code = lut[chars]  # 1..V; 0 means "no character"
+    if small:
+        multi = np.flatnonzero(length > 1)
+        if 4 * multi.size < length.size:
+            multi_ids = _hashed_token_ids(first[multi], length[multi], code) if multi.size else 0
+            if multi_ids is not None:
+                keys = code[first]
+                keys[multi] = alphabet.size + 1 + multi_ids
+                return keys, per_line
     bits = _bit_length(alphabet.size)
     key_bits = 62 - _bit_length(n_lines)
     short = (key_bits - 1) // bits
@@ -271,11 +281,14 @@ def _dash_breaks(flags: np.ndarray, line_start: np.ndarray, brk: np.ndarray) -> 
     brk[hit + 1] = True
 
 
-def tokenize_ids(lines: Sequence[str], tokenize: str) -> tuple[np.ndarray, np.ndarray]:
+def tokenize_ids(
+    lines: Sequence[str], tokenize: str, small_ids: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """Token ids and tokens per line for sacrebleu's ``13a``, ``zh`` or ``intl`` tokenizer.
 
     ``lines`` must already be what sacrebleu hands the tokenizer's regexes: lowercased,
     ``rstrip``-ed, and additionally ``strip``-ped for zh and through :func:`preprocess_13a` for 13a.
+    ``small_ids``: see :func:`_ids_from_breaks`.
     """
     cp, offsets = encode(lines)
     n = cp.size
@@ -289,7 +302,7 @@ def tokenize_ids(lines: Sequence[str], tokenize: str) -> tuple[np.ndarray, np.nd
     _run_breaks(flags, line_start, brk, padded=tokenize == "13a")
     if tokenize != "intl":
         _dash_breaks(flags, line_start, brk)
-    return _ids_from_breaks(cp, offsets, ws, brk)
+    return _ids_from_breaks(cp, offsets, ws, brk, small_ids)
 
 
 def preprocess_13a(lines: list[str]) -> list[str]:

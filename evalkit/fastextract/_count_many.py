@@ -1,0 +1,505 @@
+"""Clipped n-gram matches of many systems against the same references, in one pass per block.
+
+:mod:`._count` is tuned for one hypothesis stream. Here the lines of one block are laid out
+stream-major with ``n_sys`` system streams first, then the ``n_refs`` reference streams (line
+``s * n_seg + i`` is segment ``i`` of stream ``s``), and all of them are counted together, so the
+reference side is numbered, keyed and sorted once whatever the number of systems.
+
+1. Ids are renumbered per segment (:func:`_shared_ids`): the tokens that occur both in a system
+   and in a reference of segment ``i`` get ``0 .. b_i - 1``; every other token can never be part
+   of a match and becomes a pad (``b_i`` on the systems' side, ``b_i + 1`` on the references').
+   An n-gram of segment ``i`` is then a number of ``n`` digits of ``bits_i = bit_length(b_i + 1)``
+   bits, and positions starting with a pad are dropped before anything is sorted.
+2. Main path (:func:`_count_sorted_many`): each remaining position gets one int64 key -- its
+   segment's offset, its next ``max_order`` tokens as digits, its stream in the low bits -- and
+   one ``np.sort`` serves every order: sorted neighbours share their order-``n`` n-gram iff their
+   XOR is small. A run of equal n-grams holding keys of a system and of a reference adds
+   ``min(count in system, count in reference)`` to that system's matches in that segment
+   (:func:`_clip_runs`). Distinct n-grams get distinct keys by construction: there is no
+   hashing, nothing to verify.
+3. Segments whose key range would not fit in 62 bits (thousands of distinct shared tokens) go
+   through :func:`_count_compacting_many`: one sort per order, with the keys renumbered to
+   dense per-segment ranks whenever the next order would overflow.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _count
+from ._count import _bit_length, _dense_ranks, _exclusive_cumsum, _light_segments
+
+__all__ = ["ngram_matches_many"]
+
+#: Count the streams of every run (:func:`_clip_runs`) while more than one key in this many
+#: repeats its n-gram within its line; from then on, clip only the repeats (:func:`_clip_repeats`).
+_DENSE_REPEATS = 16
+
+#: Per-segment numbering by a (segment, character) table when the table has at most this many
+#: entries per position of the block (plus a constant); otherwise by an argsort.
+_TABLE_RATIO = 8
+
+
+# --- shared tokens -----------------------------------------------------------------------------
+
+
+def _shared_ids(
+    ids: np.ndarray, seg: np.ndarray, n_seg: int, n_hyp: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-segment ids of the tokens found on both sides, and their number ``b`` per segment.
+
+    The first ``n_hyp`` positions are the systems' (the hypothesis side). A token of segment
+    ``i`` that both sides have gets its rank among those tokens (``0 .. b_i - 1``); any other
+    token gets ``b_i`` on the hypothesis side and ``b_i + 1`` on the reference side.
+    """
+    top = int(ids.max()) + 1
+    if top <= 1 << 22:  # characters (or small token ids): a table instead of a sort
+        # Only ids found on both sides somewhere in the block get a column; the others share
+        # one column that is never shared.
+        in_hyp = np.zeros(top, dtype=bool)
+        in_hyp[ids[:n_hyp]] = True
+        both = np.zeros(top, dtype=bool)
+        both[ids[n_hyp:]] = True
+        both &= in_hyp
+        alphabet = np.flatnonzero(both)
+        cols = alphabet.size + 1
+        if n_seg * cols <= _TABLE_RATIO * ids.size + (1 << 16):
+            lut = np.full(top, alphabet.size, dtype=np.int64)
+            lut[alphabet] = np.arange(alphabet.size)
+            key = seg * cols
+            key += lut[ids]
+            return _shared_by_table(key, cols, seg, n_seg, n_hyp)
+    return _shared_by_sort(seg, ids, top, n_seg, n_hyp)
+
+
+def _shared_by_table(
+    key: np.ndarray, cols: int, seg: np.ndarray, n_seg: int, n_hyp: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_shared_ids` for keys ``segment * cols + column``; the last column is one-sided."""
+    n_keys = n_seg * cols
+    in_hyp = np.zeros(n_keys, dtype=bool)
+    in_hyp[key[:n_hyp]] = True
+    shared = np.zeros(n_keys, dtype=bool)
+    shared[key[n_hyp:]] = True
+    shared &= in_hyp
+    shared[cols - 1 :: cols] = False
+    distinct = np.flatnonzero(shared)
+    distinct_seg = distinct // cols
+    base = np.bincount(distinct_seg, minlength=n_seg)
+    rank = np.empty(n_keys, dtype=np.int64)
+    rank[distinct] = np.arange(distinct.size) - _exclusive_cumsum(base)[distinct_seg]
+    local = rank[key]
+    pad = np.flatnonzero(~shared[key])
+    local[pad] = base[seg[pad]] + (pad >= n_hyp)
+    return local, base
+
+
+def _shared_by_sort(
+    seg: np.ndarray, ids: np.ndarray, top: int, n_seg: int, n_hyp: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_shared_ids` for any ids below ``top`` (one argsort).
+
+    The key ``(segment, token, side)`` sorts the hypothesis side of each (segment, token) group
+    before its reference side, so a group is shared iff it starts on the hypothesis side and
+    ends on the reference side.
+    """
+    key = seg * top + ids
+    key <<= 1
+    key[n_hyp:] |= 1
+    order = np.argsort(key)
+    sk = key[order]
+    new = np.empty(sk.size + 1, dtype=bool)
+    new[0] = new[-1] = True
+    np.greater_equal(sk[1:] ^ sk[:-1], 2, out=new[1:-1])
+    edges = np.flatnonzero(new)  # groups of one token of one segment, and the end
+    first_side = sk[edges[:-1]] & 1
+    last_side = sk[edges[1:] - 1] & 1
+    shared = first_side < last_side
+    group_seg = (sk[edges[:-1]] >> 1) // top
+    seg_edges = np.searchsorted(group_seg, np.arange(n_seg + 1))
+    shared_before = _exclusive_cumsum(shared)
+    base = np.diff(shared_before[seg_edges])
+    # Shared groups are ranked in order within their segment; the others, one-sided, are pads.
+    group_local = shared_before[:-1] - shared_before[seg_edges[group_seg]]
+    np.copyto(group_local, base[group_seg] + first_side, where=~shared)
+    local = np.empty(sk.size, dtype=np.int64)
+    local[order] = np.repeat(group_local, np.diff(edges))
+    return local, base
+
+
+# --- the entry point ---------------------------------------------------------------------------
+
+
+def ngram_matches_many(
+    ids: np.ndarray,
+    line_len: np.ndarray,
+    n_seg: int,
+    n_sys: int,
+    n_refs: int,
+    max_order: int,
+    per_reference: bool,
+) -> np.ndarray:
+    """Clipped matches of each system's n-grams, orders ``1..max_order``, per segment.
+
+    ``per_reference=False`` (BLEU): clip by the maximum count over the references, result
+    ``(n_sys, n_seg, max_order)``. ``per_reference=True`` (chrF): clip by each reference
+    separately, result ``(n_sys, n_refs, n_seg, max_order)``.
+    """
+    n_streams = n_sys + n_refs
+    if per_reference:
+        shape: tuple[int, ...] = (max_order, n_sys, n_refs, n_seg)
+    else:
+        shape = (max_order, n_sys, n_seg)
+    result = np.zeros(shape, dtype=np.int64)
+    if ids.size and max_order and n_sys:
+        seg_line = np.tile(np.arange(n_seg, dtype=np.int64), n_streams)
+        seg = np.repeat(seg_line, line_len)
+        n_hyp = int(line_len[: n_sys * n_seg].sum())
+        local, base = _shared_ids(ids, seg, n_seg, n_hyp)
+        kept = local < base[seg]  # positions that start with a shared token
+        per_seg = np.bincount(seg[kept], minlength=n_seg)
+        tagbits = max(1, (n_streams - 1).bit_length())
+        width = max_order * _bit_length(base + 1) + tagbits
+        light = _light_segments(width, per_seg)
+        args = (base, n_seg, n_sys, n_refs, tagbits, result)
+        if light.all():
+            _count_sorted_many(local, line_len, seg, kept, *args)
+        else:
+            heavy_line = ~light[seg_line]
+            heavy = np.repeat(heavy_line, line_len)
+            light_pos = ~heavy
+            light_len = np.where(heavy_line, 0, line_len)
+            _count_sorted_many(local[light_pos], light_len, seg[light_pos], kept[light_pos], *args)
+            _count_compacting_many(local[heavy], np.where(heavy_line, line_len, 0), *args)
+    return np.moveaxis(result, 0, -1)
+
+
+# --- clipping runs of equal n-grams ------------------------------------------------------------
+
+
+def _run_bounds(boundary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Starts and ends of the runs of two or more keys; ``boundary`` is ``total + 1`` flags.
+
+    ``boundary[i]``: a run starts at ``i`` (or ``i == total``). A run of two or more keys starts
+    at a boundary not followed by one and ends at a boundary not preceded by one.
+    """
+    inner = ~boundary[1:]
+    starts = np.flatnonzero(boundary[:-1] & inner)
+    ends = np.flatnonzero(inner[:-1] & boundary[2:]) + 2
+    return starts, ends
+
+
+def _stream_tags(x: np.ndarray, tagbits: int, n_sys: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each key's stream, and how many reference keys precede each position (``total + 1``)."""
+    tags = x & ((1 << tagbits) - 1)
+    on_ref = tags >= n_sys
+    ref_csum = np.zeros(x.size + 1, dtype=np.int32 if x.size < 2**31 else np.int64)
+    np.cumsum(on_ref.view(np.uint8), dtype=ref_csum.dtype, out=ref_csum[1:])
+    return tags, ref_csum
+
+
+def _clip_runs(
+    starts: np.ndarray,
+    ends: np.ndarray,
+    tags: np.ndarray,
+    ref_csum: np.ndarray,
+    n_sys: int,
+    n_refs: int,
+    place_start: np.ndarray,
+    layout: np.ndarray,
+    out: np.ndarray,
+    want_repeats: bool = False,
+) -> tuple[bool, np.ndarray | None]:
+    """Add one order's clipped matches to ``out``; ``False`` first if no n-gram of it matched.
+
+    The runs ``starts[j]:ends[j]`` of the sorted keys hold one n-gram each; ``tags`` are the
+    keys' streams (systems first), ``ref_csum`` from :func:`_stream_tags`. A run contributes when
+    it is *mixed*, holding keys of a system and of a reference: ``min(count in system, count in
+    reference)``, the reference count being the maximum over the references (``out`` is
+    ``(n_sys, n_seg)``, BLEU) or each one's own (``out`` is ``(n_sys, n_refs, n_seg)``, chrF).
+    Place ``p`` (segment ``layout[p]``) owns the keys from position ``place_start[p]`` on.
+
+    With ``want_repeats``, also returns the positions of the systems' keys in mixed runs whose
+    n-gram occurs more than once in their own line (the only ones that can be clipped at the
+    next order, see :func:`_clip_repeats`), sorted, if at most one key in ``_DENSE_REPEATS``
+    is one; else ``None``.
+    """
+    ref_n = ref_csum[ends] - ref_csum[starts]
+    sizes = ends - starts
+    mixed = np.flatnonzero((ref_n > 0) & (ref_n < sizes))
+    n_mixed = mixed.size
+    if n_mixed == 0:
+        return False, None
+    run_start = starts[mixed]
+    # Count each stream in each mixed run.
+    n_streams = n_sys + n_refs
+    lens = sizes[mixed]
+    idx = np.arange(int(lens.sum()), dtype=np.int64)
+    idx += np.repeat(run_start - _exclusive_cumsum(lens)[:-1], lens)
+    key_tags = tags[idx]
+    flat = key_tags * n_mixed
+    flat += np.repeat(np.arange(n_mixed, dtype=np.int64), lens)
+    counts = np.bincount(flat, minlength=n_streams * n_mixed)
+    repeated = None
+    if want_repeats:  # only worth listing when they are few
+        sys_flat = counts[: n_sys * n_mixed]
+        n_repeated = int(lens.sum() - ref_n[mixed].sum()) - np.count_nonzero(sys_flat == 1)
+        if n_repeated * _DENSE_REPEATS <= tags.size:
+            repeated = idx[(counts[flat] > 1) & (key_tags < n_sys)]
+    counts = counts.reshape(n_streams, n_mixed)
+    sys_count, ref_count = counts[:n_sys], counts[n_sys:]
+    bounds = np.searchsorted(run_start, place_start)
+    nonempty = np.flatnonzero(bounds[:-1] < bounds[1:])
+    cuts, places = bounds[nonempty], layout[nonempty]
+    if out.ndim == 2:
+        ref_max = ref_count if n_refs == 1 else ref_count.max(axis=0, keepdims=True)
+        out[:, places] += np.add.reduceat(np.minimum(sys_count, ref_max), cuts, axis=1)
+    else:
+        for r in range(n_refs):
+            matched = np.minimum(sys_count, ref_count[r : r + 1])
+            out[:, r, places] += np.add.reduceat(matched, cuts, axis=1)
+    return True, repeated
+
+
+def _mark_runs(level: np.ndarray, run_start: np.ndarray, run_end: np.ndarray) -> None:
+    """``level[run_start[j]:run_end[j]] += 1`` for sorted, disjoint runs, in one pass."""
+    counts = np.empty(2 * run_start.size + 1, dtype=np.int64)
+    counts[0:-1:2] = run_start
+    counts[2:-1:2] -= run_end[:-1]
+    counts[1::2] = run_end - run_start
+    counts[-1] = level.size - run_end[-1]
+    pattern = np.zeros(counts.size, dtype=np.int8)
+    pattern[1::2] = 1
+    level += np.repeat(pattern, counts)
+
+
+def _clip_repeats(
+    repeated: np.ndarray,
+    run_start: np.ndarray,
+    run_end: np.ndarray,
+    run_ref: np.ndarray,
+    tags: np.ndarray,
+    n_sys: int,
+    place_start: np.ndarray,
+    layout: np.ndarray,
+    out: np.ndarray,
+) -> np.ndarray:
+    """Subtract the clipping of one order (one reference) from ``out``; return the new repeats.
+
+    Keys of mixed runs are counted as matches in full (see :func:`_count_sorted_many`); where a
+    system has an n-gram ``c > r`` times, ``c - r`` of them must come off. That needs ``c >= 2``,
+    an n-gram repeated within its line, so only the ``repeated`` keys of the order before (whose
+    shorter n-gram repeated) are grouped here, by run and system: a group of two or more holds
+    every key of its system in that run.
+    """
+    run = np.searchsorted(run_start, repeated, side="right") - 1
+    inside = (run >= 0) & (repeated < run_end[run])
+    repeated, run = repeated[inside], run[inside]
+    if repeated.size == 0:
+        return repeated
+    key = run * n_sys + tags[repeated]
+    order = np.argsort(key, kind="stable")
+    sk = key[order]
+    new = np.empty(sk.size, dtype=bool)
+    new[0] = True
+    np.not_equal(sk[1:], sk[:-1], out=new[1:])
+    first = np.flatnonzero(new)
+    count = np.diff(first, append=sk.size)
+    multi = count > 1
+    group_key = sk[first[multi]]
+    group_run = group_key // n_sys
+    excess = count[multi] - run_ref[group_run]
+    clipped = excess > 0
+    place = np.searchsorted(place_start, run_start[group_run[clipped]], side="right") - 1
+    np.subtract.at(out, (group_key[clipped] % n_sys, layout[place]), excess[clipped])
+    return np.sort(repeated[order[np.repeat(multi, count)]])
+
+
+# --- the two counting paths --------------------------------------------------------------------
+
+
+def _count_sorted_many(
+    local: np.ndarray,
+    line_len: np.ndarray,
+    seg: np.ndarray,
+    kept: np.ndarray,
+    base: np.ndarray,
+    n_seg: int,
+    n_sys: int,
+    n_refs: int,
+    tagbits: int,
+    result: np.ndarray,
+) -> None:
+    """All orders from one sort of the longest n-grams.
+
+    Each kept position gets one key holding its next ``D = max_order`` tokens as ``bits_i``-bit
+    digits (most significant first), then the stream tag. Beyond the line end the digits are a
+    pad, as for the tokens of one side only (see :func:`_shared_ids`), so padded n-grams never
+    match across the two sides. Sorted, the keys are lexicographic in the digits, hence sorted
+    by every n-gram prefix too: two neighbours share their order-``n`` n-gram iff their XOR is
+    below ``2**(tagbits + bits_i * (D - n))``. Segment ranges are powers of two laid out widest
+    first, so they are aligned and a segment change always shows up as a larger XOR. Orders stop
+    once nothing matched: no longer n-gram can match then.
+    """
+    max_order = result.shape[0]
+    kept_at = np.flatnonzero(kept)
+    if kept_at.size == 0:
+        return
+    n_streams = n_sys + n_refs
+    seg_line = np.tile(np.arange(n_seg, dtype=np.int64), n_streams)
+    tag_line = np.repeat(np.arange(n_streams, dtype=np.int64), n_seg)
+    per_seg = np.bincount(seg[kept_at], minlength=n_seg)
+    bits = _bit_length(base + 1)
+    used = per_seg > 0
+    if np.count_nonzero(used) * 2.0 ** (max_order * int(bits.max()) + tagbits) < _count._KEY_LIMIT:
+        bits[:] = bits.max()  # one digit width: simpler keys, one stretch
+    width = max_order * bits + tagbits
+    layout = np.argsort(-width, kind="stable")  # segment at each place of the key space
+    size = np.where(used, np.left_shift(1, width), 0)
+    offset = np.empty(n_seg, dtype=np.int64)
+    offset[layout] = _exclusive_cumsum(size[layout])[:-1]
+
+    # Digits: lines padded with max_order - 1 pad tokens, so digit j is a plain slice.
+    ext_len = line_len + (max_order - 1)
+    total_ext = int(ext_len.sum())
+    digits = np.repeat(base[seg_line] + (tag_line >= n_sys), ext_len)
+    shift = (_exclusive_cumsum(ext_len) - _exclusive_cumsum(line_len))[:-1]
+    real = np.arange(local.size, dtype=np.int64)
+    real += np.repeat(shift, line_len)
+    digits[real] = local
+    digits = np.concatenate([digits, np.zeros(max_order - 1, dtype=np.int64)])
+    uniform = bool(bits.min() == bits.max())
+    step = int(bits[0]) if uniform else np.repeat(bits[seg_line], ext_len)
+    key = digits[:total_ext]
+    for j in range(1, max_order):
+        key = np.left_shift(key, step, out=None if j == 1 else key)
+        key |= digits[j : j + total_ext]
+    del digits
+    key <<= tagbits
+    key += np.repeat(offset[seg_line] | tag_line, ext_len)
+    x = key[real[kept_at]]
+    del key, real
+    x.sort()
+
+    total = x.size
+    xor = x[1:] ^ x[:-1]
+    tags, ref_csum = _stream_tags(x, tagbits, n_sys)
+    del x
+    place_start = _exclusive_cumsum(per_seg[layout])  # where each place starts, sorted order
+    # Stretches of the sorted keys whose segments share the digit width.
+    place_bits = bits[layout]
+    edges = np.flatnonzero(np.diff(place_bits)) + 1
+    stretches = [
+        (int(place_start[a]), int(place_start[b]), int(place_bits[a]))
+        for a, b in zip(np.r_[0, edges], np.r_[edges, n_seg], strict=True)
+    ]
+    boundary = np.ones(total + 1, dtype=bool)  # boundary[i]: a run starts at i (or i == total)
+    args = (tags, ref_csum, n_sys, n_refs, place_start, layout)
+    # With one reference, orders from 2 on are counted through ``level``: how many of them put
+    # the key in a mixed run (nested: a longer n-gram matches only if its prefix does). Every
+    # system key of a mixed run counts as a match, then :func:`_clip_repeats` takes off the
+    # clipped ones, which only repeated n-grams can be.
+    one_ref = n_refs == 1 and max_order > 1
+    level = np.zeros(total, dtype=np.int8) if one_ref else None
+    first_marked = 0  # the first order counted through ``level``
+    repeated = None  # keys whose n-gram repeats in their line, once they are few enough
+    for n in range(1, max_order + 1):
+        for lo, hi, b in stretches:
+            hi = min(hi, total - 1)
+            if lo < hi:
+                threshold = 1 << (tagbits + b * (max_order - n))
+                np.greater_equal(xor[lo:hi], threshold, out=boundary[lo + 1 : hi + 1])
+        starts, ends = _run_bounds(boundary)
+        if repeated is None:
+            want = level is not None and n < max_order
+            found, repeated = _clip_runs(starts, ends, *args, result[n - 1], want)
+            if not found:
+                break
+            continue
+        ref_n = ref_csum[ends] - ref_csum[starts]
+        mixed = np.flatnonzero((ref_n > 0) & (ref_n < ends - starts))
+        if mixed.size == 0:
+            break
+        run_start, run_end = starts[mixed], ends[mixed]
+        _mark_runs(level, run_start, run_end)
+        first_marked = first_marked or n
+        if repeated.size:
+            out = result[n - 1].reshape(n_sys, n_seg)
+            repeated = _clip_repeats(
+                repeated, run_start, run_end, ref_n[mixed], tags, n_sys, place_start, layout, out
+            )
+    if first_marked:
+        # A key is in mixed runs of orders first_marked .. first_marked + level - 1: count the
+        # keys at each level per place and system.
+        place = np.repeat(np.arange(n_seg, dtype=np.int64), np.diff(place_start))
+        code = place * (n_sys + 1)
+        code += tags
+        code *= max_order
+        code += level
+        hist = np.bincount(code, minlength=n_seg * (n_sys + 1) * max_order)
+        hist = hist.reshape(n_seg, n_sys + 1, max_order)[:, :n_sys]
+        at_least = np.cumsum(hist[:, :, ::-1], axis=2)[:, :, ::-1]
+        flat_result = result.reshape(max_order, n_sys, n_seg)
+        for n in range(first_marked, max_order + 1):
+            flat_result[n - 1][:, layout] += at_least[:, :, n - first_marked + 1].T
+
+
+def _count_compacting_many(
+    local: np.ndarray,
+    line_len: np.ndarray,
+    base: np.ndarray,
+    n_seg: int,
+    n_sys: int,
+    n_refs: int,
+    tagbits: int,
+    result: np.ndarray,
+) -> None:
+    """Order by order, for segments with so many distinct tokens that keys would overflow.
+
+    Only n-grams of shared tokens (digits below ``base``) are keyed. Before extending to order
+    ``n``, if ``sum_i bound_i * base_i`` would pass ``2**62``, the order ``n - 1`` keys are
+    replaced by their dense rank within the segment (an exact renumbering, at the price of an
+    argsort).
+    """
+    if not np.any(line_len):
+        return
+    n_streams = n_sys + n_refs
+    seg = np.repeat(np.tile(np.arange(n_seg, dtype=np.int64), n_streams), line_len)
+    tag = np.repeat(np.repeat(np.arange(n_streams, dtype=np.int64), n_seg), line_len)
+    rem = np.repeat(np.cumsum(line_len), line_len) - np.arange(local.size, dtype=np.int64)
+    max_order = result.shape[0]
+    total = local.size
+    scale = float(2**tagbits)
+    local_pad = np.concatenate([local, np.zeros(max_order, dtype=np.int64)])
+    shared_pad = np.concatenate([local < base[seg], np.zeros(max_order, dtype=bool)])
+    base_pos = base[seg]
+    identity = np.arange(n_seg, dtype=np.int64)
+    prefix = local.copy()  # relative key of the n-gram starting here; garbage where none does
+    bound = base.copy()  # per segment, every relative key is < bound
+    valid = shared_pad[:total]  # an n-gram of shared tokens, within the line, starts here
+    for n in range(1, max_order + 1):
+        if n > 1:
+            if float(np.sum(bound.astype(np.float64) * base)) * scale >= _count._KEY_LIMIT:
+                offsets = _exclusive_cumsum(bound)
+                prefix, bound = _dense_ranks(offsets[seg] + prefix, seg, valid, n_seg)
+            if float(np.sum(bound.astype(np.float64) * base)) * scale >= _count._KEY_LIMIT:
+                raise OverflowError("n-gram key space exceeds 62 bits; use smaller chunks")
+            prefix *= base_pos
+            prefix += local_pad[n - 1 : n - 1 + total]
+            bound = bound * base
+            valid = valid & (rem >= n) & shared_pad[n - 1 : n - 1 + total]
+        if np.count_nonzero(valid) < 2:
+            return
+        seg_keys = _exclusive_cumsum(bound) << tagbits
+        x = seg_keys[seg]
+        x += prefix << tagbits
+        x |= tag
+        x = x[valid]
+        x.sort()
+        boundary = np.ones(x.size + 1, dtype=bool)
+        np.greater_equal(x[1:] ^ x[:-1], 1 << tagbits, out=boundary[1:-1])
+        tags, ref_csum = _stream_tags(x, tagbits, n_sys)
+        place_start = np.searchsorted(x, seg_keys)
+        args = (tags, ref_csum, n_sys, n_refs, place_start, identity, result[n - 1])
+        if not _clip_runs(*_run_bounds(boundary), *args)[0]:
+            return
