@@ -97,6 +97,21 @@ class StatsCache:
         self.put(key, stats)
         return stats
 
+    def get_or_compute_many(
+        self, keys: Sequence[str], compute: Callable[[list[int]], list[np.ndarray]]
+    ) -> list[np.ndarray]:
+        """Arrays for ``keys``; the missing ones come from one ``compute(missing_indices)`` call,
+        so work shared between them (one reference, several systems) is done once."""
+        found: list[np.ndarray | None] = [self.get(k) for k in keys]
+        missing = [i for i, arr in enumerate(found) if arr is None]
+        self.hits += len(keys) - len(missing)
+        self.misses += len(missing)
+        if missing:
+            for i, arr in zip(missing, compute(missing), strict=True):
+                self.put(keys[i], arr)
+                found[i] = arr
+        return [arr for arr in found if arr is not None]
+
 
 def _checksum(stats: np.ndarray) -> str:
     h = hashlib.sha256()

@@ -378,7 +378,7 @@ def score(
         else:
             ts = load_testset(list(refs), list(hyps), sources=source, lang=lang, baseline=baseline)
             cache = StatsCache(cache_dir) if cache_dir else None
-            with _progress(len(ts.systems) + 1) as step:
+            with _progress(len(ts.systems) + 2) as step:
                 results = evaluate(
                     ts,
                     names,

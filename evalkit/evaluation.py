@@ -175,21 +175,20 @@ def _evaluate_one(
     seg_raw: dict[str, dict[str, tuple[float, ...]]] = {}
     changed: dict[str, tuple[bool, ...]] = {}
     norm_by_system: dict[str, dict[str, np.ndarray]] = {}
+    normed = {name: norm.apply(hyps) for name, hyps in ts.systems.items()}
+    if progress:
+        progress(f"{ts.name}: extracting statistics")
+    raw_all = _extract(specs, dict(ts.systems), ts.refs, Normalizer(), cache, extraction)
+    # Normalization that changed nothing on either side leaves the statistics as they were.
+    to_norm = {name: r.lines for name, r in normed.items() if r.n_changed > 0 or any(ref_changed)}
+    norm_all = _extract(specs, to_norm, refs_n, norm, cache, extraction) if to_norm else {}
     for sys_name, hyps in ts.systems.items():
         if progress:
             progress(f"{ts.name}: {sys_name}")
-        norm_hyps = norm.apply(hyps)
+        norm_hyps = normed[sys_name]
         changed[sys_name] = norm_hyps.changed
-        same_text = norm_hyps.n_changed == 0 and not any(ref_changed)
-        raw_stats: dict[str, np.ndarray] = {}
-        norm_stats: dict[str, np.ndarray] = {}
-        for spec in specs:
-            raw_stats[spec.name] = _extract(spec, hyps, ts.refs, Normalizer(), cache, extraction)
-            norm_stats[spec.name] = (
-                raw_stats[spec.name]
-                if same_text
-                else _extract(spec, norm_hyps.lines, refs_n, norm, cache, extraction)
-            )
+        raw_stats = raw_all[sys_name]
+        norm_stats = norm_all.get(sys_name, raw_stats)
         norm_by_system[sys_name] = norm_stats
         script = detect_script(hyps) if ts.lang == "zh" else None
         systems.append(
@@ -262,26 +261,41 @@ def _warnings(
 
 
 def _extract(
-    spec: MetricSpec,
-    hyps: Sequence[str],
+    specs: Sequence[MetricSpec],
+    hyps_by_system: dict[str, Sequence[str]],
     refs: Sequence[Sequence[str]],
     norm: Normalizer,
     cache: StatsCache | None,
     extraction: _Extraction,
-) -> np.ndarray:
-    """Statistics for one (system, metric, normalization), through the cache when there is one.
+) -> dict[str, dict[str, np.ndarray]]:
+    """system → metric → statistics for one normalization, through the cache when there is
+    one. Each metric extracts all (missing) systems in one call, so the reference-side work is
+    done once per test set rather than once per system.
 
     The cache key leaves the engine out on purpose: engines are identical by contract (and by
     test), so statistics from one serve the other.
     """
+    names = list(hyps_by_system)
+    texts = [hyps_by_system[n] for n in names]
+    out: dict[str, dict[str, np.ndarray]] = {n: {} for n in names}
+    for spec in specs:
 
-    def compute() -> np.ndarray:
-        return spec.extract_stats(hyps, refs, engine=extraction.engine, jobs=extraction.jobs)
+        def compute(indices: list[int], spec: MetricSpec = spec) -> list[np.ndarray]:
+            return spec.extract_stats_many(
+                [texts[i] for i in indices], refs, engine=extraction.engine, jobs=extraction.jobs
+            )
 
-    if cache is None:
-        return compute()
-    key = stats_key(spec.signature(len(refs)), norm.describe(), "sacrebleu-layout", refs, hyps)
-    return cache.get_or_compute(key, compute)
+        if cache is None:
+            arrays = compute(list(range(len(names))))
+        else:
+            signature = spec.signature(len(refs))
+            keys = [
+                stats_key(signature, norm.describe(), "sacrebleu-layout", refs, t) for t in texts
+            ]
+            arrays = cache.get_or_compute_many(keys, compute)
+        for name, arr in zip(names, arrays, strict=True):
+            out[name][spec.name] = arr
+    return out
 
 
 def _scores(

@@ -104,3 +104,22 @@ def test_second_evaluation_hits_the_cache_and_gives_identical_results(
     assert warm.to_json() == cold.to_json()
     uncached = evalkit.evaluate(ts, ["bleu", "chrf"], stats=opts)
     assert uncached.to_json() == cold.to_json()
+
+
+def test_several_keys_compute_only_the_missing_ones_in_one_call(tmp_path: Path) -> None:
+    cache = StatsCache(tmp_path)
+    arrays = [np.full((2, 3), i, dtype=np.int64) for i in range(4)]
+    keys = [f"{i:02d}" * 32 for i in range(4)]
+    cache.put(keys[1], arrays[1])
+    cache.put(keys[3], arrays[3])
+    calls: list[list[int]] = []
+
+    def compute(missing: list[int]) -> list[np.ndarray]:
+        calls.append(missing)
+        return [arrays[i] for i in missing]
+
+    got = cache.get_or_compute_many(keys, compute)
+    assert calls == [[0, 2]]
+    assert all(np.array_equal(g, a) for g, a in zip(got, arrays, strict=True))
+    assert (cache.hits, cache.misses) == (2, 2)
+    assert cache.get_or_compute_many(keys, compute) and calls == [[0, 2]]  # all stored now

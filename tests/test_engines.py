@@ -58,3 +58,20 @@ def test_process_parallel_sacrebleu_extraction_equals_single_process(
     single = spec.extract_stats(hyp, [ref], engine="sacrebleu", jobs=1)
     parallel = spec.extract_stats(hyp, [ref], engine="sacrebleu", jobs=2)
     assert parallel.dtype == single.dtype and np.array_equal(parallel, single)
+
+
+@pytest.mark.parametrize("name", ["bleu", "chrf", "chrf++", "ter"])
+@pytest.mark.parametrize("engine", ["auto", "fast", "sacrebleu"])
+def test_extracting_several_systems_at_once_equals_one_by_one(
+    both_directions: list[evalkit.TestSet], name: str, engine: str
+) -> None:
+    # evaluate() extracts all systems of a metric in one call so the references are tokenized
+    # once; each array must be the one the system gets alone.
+    for ts in both_directions:
+        spec = make_metric(name, ts.lang)
+        systems = list(ts.systems.values())
+        together = spec.extract_stats_many(systems, ts.refs, engine=engine)
+        alone = [spec.extract_stats(h, ts.refs, engine=engine) for h in systems]
+        assert len(together) == len(alone)
+        for a, b in zip(together, alone, strict=True):
+            assert a.dtype == b.dtype and np.array_equal(a, b)
