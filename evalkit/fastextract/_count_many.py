@@ -5,9 +5,10 @@ stream-major with ``n_sys`` system streams first, then the ``n_refs`` reference 
 ``s * n_seg + i`` is segment ``i`` of stream ``s``), and all of them are counted together, so the
 reference side is numbered, keyed and sorted once whatever the number of systems.
 
-1. Ids are renumbered per segment (:func:`_shared_ids`): the tokens that occur both in a system
-   and in a reference of segment ``i`` get ``0 .. b_i - 1``; every other token can never be part
-   of a match and becomes a pad (``b_i`` on the systems' side, ``b_i + 1`` on the references').
+1. Ids are renumbered per segment (:func:`_shared_ids`, through a table for characters, else
+   one argsort): the tokens that occur both in a system and in a reference of segment ``i`` get
+   ``0 .. b_i - 1``; every other token can never be part of a match and becomes a pad (``b_i``
+   on the systems' side, ``b_i + 1`` on the references').
    An n-gram of segment ``i`` is then a number of ``n`` digits of ``bits_i = bit_length(b_i + 1)``
    bits, and positions starting with a pad are dropped before anything is sorted.
 2. Main path (:func:`_count_sorted_many`): each remaining position gets one int64 key -- its
@@ -15,8 +16,8 @@ reference side is numbered, keyed and sorted once whatever the number of systems
    one ``np.sort`` serves every order: sorted neighbours share their order-``n`` n-gram iff their
    XOR is small. A run of equal n-grams holding keys of a system and of a reference adds
    ``min(count in system, count in reference)`` to that system's matches in that segment
-   (:func:`_clip_runs`). Distinct n-grams get distinct keys by construction: there is no
-   hashing, nothing to verify.
+   (:func:`_clip_runs`, or :func:`_clip_repeats` once few n-grams repeat within a line).
+   Distinct n-grams get distinct keys by construction: there is no hashing, nothing to verify.
 3. Segments whose key range would not fit in 62 bits (thousands of distinct shared tokens) go
    through :func:`_count_compacting_many`: one sort per order, with the keys renumbered to
    dense per-segment ranks whenever the next order would overflow.
@@ -31,8 +32,9 @@ from ._count import _bit_length, _dense_ranks, _exclusive_cumsum, _light_segment
 
 __all__ = ["ngram_matches_many"]
 
-#: Count the streams of every run (:func:`_clip_runs`) while more than one key in this many
-#: repeats its n-gram within its line; from then on, clip only the repeats (:func:`_clip_repeats`).
+#: With one reference, count the streams of every run (:func:`_clip_runs`) while more than one
+#: key in this many repeats its n-gram within its line; from then on, count keys in mixed runs
+#: and clip only the repeats (:func:`_clip_repeats`).
 _DENSE_REPEATS = 16
 
 #: Per-segment numbering by a (segment, character) table when the table has at most this many
@@ -157,19 +159,22 @@ def ngram_matches_many(
         n_hyp = int(line_len[: n_sys * n_seg].sum())
         local, base = _shared_ids(ids, seg, n_seg, n_hyp)
         kept = local < base[seg]  # positions that start with a shared token
-        per_seg = np.bincount(seg[kept], minlength=n_seg)
+        per_seg = line_len.reshape(n_streams, n_seg).sum(axis=0)
+        per_seg -= np.bincount(seg[~kept], minlength=n_seg)
         tagbits = max(1, (n_streams - 1).bit_length())
         width = max_order * _bit_length(base + 1) + tagbits
         light = _light_segments(width, per_seg)
         args = (base, n_seg, n_sys, n_refs, tagbits, result)
         if light.all():
-            _count_sorted_many(local, line_len, seg, kept, *args)
+            _count_sorted_many(local, line_len, seg, kept, per_seg, *args)
         else:
             heavy_line = ~light[seg_line]
             heavy = np.repeat(heavy_line, line_len)
             light_pos = ~heavy
             light_len = np.where(heavy_line, 0, line_len)
-            _count_sorted_many(local[light_pos], light_len, seg[light_pos], kept[light_pos], *args)
+            light_kept = np.where(light, per_seg, 0)
+            light_args = (light_len, seg[light_pos], kept[light_pos], light_kept)
+            _count_sorted_many(local[light_pos], *light_args, *args)
             _count_compacting_many(local[heavy], np.where(heavy_line, line_len, 0), *args)
     return np.moveaxis(result, 0, -1)
 
@@ -190,8 +195,8 @@ def _run_bounds(boundary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _stream_tags(x: np.ndarray, tagbits: int, n_sys: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each key's stream, and how many reference keys precede each position (``total + 1``)."""
-    tags = x & ((1 << tagbits) - 1)
+    """Each key's stream (small ints), and how many reference keys precede each position."""
+    tags = (x & ((1 << tagbits) - 1)).astype(np.min_scalar_type((1 << tagbits) - 1))
     on_ref = tags >= n_sys
     ref_csum = np.zeros(x.size + 1, dtype=np.int32 if x.size < 2**31 else np.int64)
     np.cumsum(on_ref.view(np.uint8), dtype=ref_csum.dtype, out=ref_csum[1:])
@@ -230,47 +235,46 @@ def _clip_runs(
     n_mixed = mixed.size
     if n_mixed == 0:
         return False, None
-    run_start = starts[mixed]
-    # Count each stream in each mixed run.
+    run_start, lens = starts[mixed], sizes[mixed]
+    # Count each stream in each mixed run: ``counts[j, s]``.
     n_streams = n_sys + n_refs
-    lens = sizes[mixed]
-    idx = np.arange(int(lens.sum()), dtype=np.int64)
-    idx += np.repeat(run_start - _exclusive_cumsum(lens)[:-1], lens)
-    key_tags = tags[idx]
-    flat = key_tags * n_mixed
-    flat += np.repeat(np.arange(n_mixed, dtype=np.int64), lens)
-    counts = np.bincount(flat, minlength=n_streams * n_mixed)
+    inside = _run_mask(tags.size, run_start, run_start + lens)
+    key_tags = tags[inside]
+    size = n_mixed * n_streams
+    flat = np.repeat(np.arange(0, size, n_streams, dtype=np.int32 if size < 2**31 else None), lens)
+    flat += key_tags
+    counts = np.bincount(flat, minlength=size)
     repeated = None
     if want_repeats:  # only worth listing when they are few
-        sys_flat = counts[: n_sys * n_mixed]
-        n_repeated = int(lens.sum() - ref_n[mixed].sum()) - np.count_nonzero(sys_flat == 1)
+        sys_counts = counts.reshape(n_mixed, n_streams)[:, :n_sys]
+        n_repeated = int(lens.sum() - ref_n[mixed].sum()) - np.count_nonzero(sys_counts == 1)
         if n_repeated * _DENSE_REPEATS <= tags.size:
-            repeated = idx[(counts[flat] > 1) & (key_tags < n_sys)]
-    counts = counts.reshape(n_streams, n_mixed)
-    sys_count, ref_count = counts[:n_sys], counts[n_sys:]
+            repeated = np.flatnonzero(inside)[(counts[flat] > 1) & (key_tags < n_sys)]
+    counts = counts.reshape(n_mixed, n_streams)
+    sys_count, ref_count = counts[:, :n_sys], counts[:, n_sys:]
     bounds = np.searchsorted(run_start, place_start)
     nonempty = np.flatnonzero(bounds[:-1] < bounds[1:])
     cuts, places = bounds[nonempty], layout[nonempty]
     if out.ndim == 2:
-        ref_max = ref_count if n_refs == 1 else ref_count.max(axis=0, keepdims=True)
-        out[:, places] += np.add.reduceat(np.minimum(sys_count, ref_max), cuts, axis=1)
+        ref_max = ref_count if n_refs == 1 else ref_count.max(axis=1, keepdims=True)
+        out[:, places] += np.add.reduceat(np.minimum(sys_count, ref_max), cuts, axis=0).T
     else:
         for r in range(n_refs):
-            matched = np.minimum(sys_count, ref_count[r : r + 1])
-            out[:, r, places] += np.add.reduceat(matched, cuts, axis=1)
+            matched = np.minimum(sys_count, ref_count[:, r : r + 1])
+            out[:, r, places] += np.add.reduceat(matched, cuts, axis=0).T
     return True, repeated
 
 
-def _mark_runs(level: np.ndarray, run_start: np.ndarray, run_end: np.ndarray) -> None:
-    """``level[run_start[j]:run_end[j]] += 1`` for sorted, disjoint runs, in one pass."""
+def _run_mask(total: int, run_start: np.ndarray, run_end: np.ndarray) -> np.ndarray:
+    """``total`` flags, set inside the sorted, disjoint runs ``run_start[j]:run_end[j]``."""
     counts = np.empty(2 * run_start.size + 1, dtype=np.int64)
     counts[0:-1:2] = run_start
     counts[2:-1:2] -= run_end[:-1]
     counts[1::2] = run_end - run_start
-    counts[-1] = level.size - run_end[-1]
-    pattern = np.zeros(counts.size, dtype=np.int8)
-    pattern[1::2] = 1
-    level += np.repeat(pattern, counts)
+    counts[-1] = total - run_end[-1]
+    pattern = np.zeros(counts.size, dtype=bool)
+    pattern[1::2] = True
+    return np.repeat(pattern, counts)
 
 
 def _clip_repeats(
@@ -323,6 +327,7 @@ def _count_sorted_many(
     line_len: np.ndarray,
     seg: np.ndarray,
     kept: np.ndarray,
+    per_seg: np.ndarray,
     base: np.ndarray,
     n_seg: int,
     n_sys: int,
@@ -332,6 +337,7 @@ def _count_sorted_many(
 ) -> None:
     """All orders from one sort of the longest n-grams.
 
+    ``kept``: the positions that start with a shared token, ``per_seg`` of them per segment.
     Each kept position gets one key holding its next ``D = max_order`` tokens as ``bits_i``-bit
     digits (most significant first), then the stream tag. Beyond the line end the digits are a
     pad, as for the tokens of one side only (see :func:`_shared_ids`), so padded n-grams never
@@ -348,11 +354,11 @@ def _count_sorted_many(
     n_streams = n_sys + n_refs
     seg_line = np.tile(np.arange(n_seg, dtype=np.int64), n_streams)
     tag_line = np.repeat(np.arange(n_streams, dtype=np.int64), n_seg)
-    per_seg = np.bincount(seg[kept_at], minlength=n_seg)
     bits = _bit_length(base + 1)
     used = per_seg > 0
-    if np.count_nonzero(used) * 2.0 ** (max_order * int(bits.max()) + tagbits) < _count._KEY_LIMIT:
-        bits[:] = bits.max()  # one digit width: simpler keys, one stretch
+    widest = max_order * int(bits[used].max()) + tagbits
+    if widest < 62 and np.count_nonzero(used) * 2.0**widest < _count._KEY_LIMIT:
+        bits[:] = bits[used].max()  # one digit width: simpler keys, one stretch
     width = max_order * bits + tagbits
     layout = np.argsort(-width, kind="stable")  # segment at each place of the key space
     size = np.where(used, np.left_shift(1, width), 0)
@@ -395,12 +401,16 @@ def _count_sorted_many(
     ]
     boundary = np.ones(total + 1, dtype=bool)  # boundary[i]: a run starts at i (or i == total)
     args = (tags, ref_csum, n_sys, n_refs, place_start, layout)
-    # With one reference, orders from 2 on are counted through ``level``: how many of them put
-    # the key in a mixed run (nested: a longer n-gram matches only if its prefix does). Every
-    # system key of a mixed run counts as a match, then :func:`_clip_repeats` takes off the
-    # clipped ones, which only repeated n-grams can be.
+    # Orders are first clipped by counting every stream of every mixed run (_clip_runs). With
+    # one reference, once few keys repeat their n-gram within their line (as with Chinese
+    # characters from order 2 or 3 on), the next orders are counted through ``level`` instead:
+    # how many of them put the key in a mixed run (nested: a longer n-gram can only match if
+    # its prefix does). Every system key of a mixed run then counts as a match, and
+    # _clip_repeats takes off the clipped ones, which only repeated n-grams can be. Repeats are
+    # looked for at orders 1 and 2 only: where they are still many at order 2 (Latin letters),
+    # they stay many.
     one_ref = n_refs == 1 and max_order > 1
-    level = np.zeros(total, dtype=np.int8) if one_ref else None
+    level = np.zeros(total, dtype=np.min_scalar_type(max_order)) if one_ref else None
     first_marked = 0  # the first order counted through ``level``
     repeated = None  # keys whose n-gram repeats in their line, once they are few enough
     for n in range(1, max_order + 1):
@@ -411,7 +421,7 @@ def _count_sorted_many(
                 np.greater_equal(xor[lo:hi], threshold, out=boundary[lo + 1 : hi + 1])
         starts, ends = _run_bounds(boundary)
         if repeated is None:
-            want = level is not None and n < max_order
+            want = level is not None and n < min(max_order, 3)
             found, repeated = _clip_runs(starts, ends, *args, result[n - 1], want)
             if not found:
                 break
@@ -421,7 +431,7 @@ def _count_sorted_many(
         if mixed.size == 0:
             break
         run_start, run_end = starts[mixed], ends[mixed]
-        _mark_runs(level, run_start, run_end)
+        level += _run_mask(total, run_start, run_end)
         first_marked = first_marked or n
         if repeated.size:
             out = result[n - 1].reshape(n_sys, n_seg)

@@ -160,8 +160,10 @@ class _Blocks:
             for hyps in self.systems:
                 lines += hyps[start:stop]
             for stream, gaps in zip(self.streams, self.gaps, strict=True):
-                part = stream[start:stop]
-                lines += ["" if r is None else r for r in part] if gaps else part  # type: ignore[misc]
+                if gaps:
+                    lines += ["" if r is None else r for r in stream[start:stop]]
+                else:
+                    lines += stream[start:stop]
             present = None
             if any(self.gaps):
                 present = np.array(
@@ -260,8 +262,11 @@ def _matches(
     order: int,
     per_reference: bool,
 ) -> np.ndarray:
-    """Clipped matches ``(n_sys, [n_refs,] n, order)``: one system by :mod:`._count`, which is
-    tuned for a single hypothesis stream, several by :mod:`._count_many`."""
+    """Clipped matches ``(n_sys, [n_refs,] n, order)`` of one block.
+
+    One system goes through :mod:`._count`, tuned for a single hypothesis stream; several go
+    through :mod:`._count_many`, which counts the references once for all of them.
+    """
     if n_sys == 1:
         return ngram_matches(ids, per_line, n, n_refs + 1, order, per_reference)[None]
     return ngram_matches_many(ids, per_line, n, n_sys, n_refs, order, per_reference)
