@@ -205,14 +205,23 @@ def test_clipping_by_counting_every_run_or_only_the_repeats(
     monkeypatch: pytest.MonkeyPatch, dense_repeats: int
 ) -> None:
     # 0: from order 2 on only keys whose n-gram repeats in its line are grouped; 10**9: every
-    # stream of every run is counted at every order.
+    # stream of every run is counted at every order (unless no n-gram repeats at all).
     monkeypatch.setattr(_count_many, "_DENSE_REPEATS", dense_repeats)
+    calls: list[int] = []
+    clip_repeats = _count_many._clip_repeats
+    monkeypatch.setattr(
+        _count_many,
+        "_clip_repeats",
+        lambda *a: calls.append(a[0].size) or clip_repeats(*a),  # type: ignore[func-returns-value]
+    )
     _assert_corpus_exact()
     assert_chrf_many_exact(_SYSTEMS, _CORPUS_REFS[:1], char_order=6, word_order=2)
+    assert bool(calls) == (dense_repeats == 0)
 
 
 def test_token_numbering_by_sort_instead_of_table(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_count_many, "_TABLE_RATIO", -1)
+    monkeypatch.setattr(_count_many, "_TABLE_RATIO", -(10**9))
+    monkeypatch.setattr(_count_many, "_shared_by_table", None)  # must not be reached
     _assert_corpus_exact()
 
 

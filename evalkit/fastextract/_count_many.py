@@ -241,7 +241,7 @@ def _clip_runs(
     inside = _run_mask(tags.size, run_start, run_start + lens)
     key_tags = tags[inside]
     size = n_mixed * n_streams
-    flat = np.repeat(np.arange(0, size, n_streams, dtype=np.int32 if size < 2**31 else None), lens)
+    flat = np.repeat(np.arange(0, size, n_streams), lens)
     flat += key_tags
     counts = np.bincount(flat, minlength=size)
     repeated = None
