@@ -405,8 +405,8 @@ _TOP = (
     "statistics",
     "segment scores",
     "corpus scores",
-    "bootstrap CIs",
-    "paired test",
+    "bootstrap resampling",  # one per metric: every CI and paired-bs test reads it
+    "paired test",  # approximate randomization
     "script detection",
     "normalizer",
     "render",
@@ -426,13 +426,12 @@ def phase_timers(phases: Phases) -> Iterator[None]:
     targets: list[tuple[object, str, Callable[..., str]]] = [
         (corpus, "load_testset", lambda *a: "load files"),
         (evaluation, "_extract", lambda *a: "statistics"),
-        (MetricSpec, "extract_stats", lambda spec, *a: f"extract {spec.name}"),
+        (MetricSpec, "extract_stats_many", lambda spec, *a: f"extract {spec.name}"),
         (StatsCache, "get", lambda *a: "cache read"),
         (StatsCache, "put", lambda *a: "cache write"),
         (MetricSpec, "segment_scores", lambda *a: "segment scores"),
         (MetricSpec, "corpus_score", lambda *a: "corpus scores"),
-        (evaluation, "bootstrap_ci", lambda *a: "bootstrap CIs"),
-        (evaluation, "paired_bootstrap", lambda *a: "paired test"),
+        (evaluation, "bootstrap_scores", lambda *a: "bootstrap resampling"),
         (evaluation, "paired_approximate_randomization", lambda *a: "paired test"),
         (evaluation, "detect_script", lambda *a: "script detection"),
         (Normalizer, "apply", lambda *a: "normalizer"),
