@@ -202,7 +202,9 @@ def _evaluate_one(
             )
         )
         seg_scores[sys_name] = _segment_scores(specs, norm_stats)
-        seg_raw[sys_name] = _segment_scores(specs, raw_stats)
+        seg_raw[sys_name] = (
+            seg_scores[sys_name] if norm_stats is raw_stats else _segment_scores(specs, raw_stats)
+        )
 
     baseline = ts.baseline_name
     if stats_opts.active and progress:
