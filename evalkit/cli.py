@@ -433,7 +433,14 @@ class _StoredResults:
 
         cache = ResultsCache(cache_dir)
         key = results_key(command, options, files)
-        return cls(cache, key, cache.get(key) if key else None)
+        document = cache.get(key) if key else None
+        if document is not None:  # say so: a reader may wonder why nothing was computed
+            click.echo(
+                f"evalkit: same code, options and input bytes as a stored run: results from "
+                f"{cache.directory} (delete it to recompute)",
+                err=True,
+            )
+        return cls(cache, key, document)
 
     def results(self) -> Any:
         from .results import Results

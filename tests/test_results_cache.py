@@ -66,6 +66,7 @@ def test_a_hit_prints_exactly_what_a_fresh_run_prints(work: Path, fmt: str) -> N
     assert fresh.returncode == first.returncode == hit.returncode == 0, hit.stderr
     assert hit.stdout == first.stdout == fresh.stdout
     assert _statistics_entries(work) == 0  # served whole: nothing was rescored
+    assert first.stderr == "" and "results from" in hit.stderr  # and the user is told
 
 
 def test_a_hit_writes_the_output_file_and_the_report(work: Path) -> None:
