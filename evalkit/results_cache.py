@@ -61,10 +61,15 @@ def _feed(h: hashlib._Hash, data: bytes) -> None:
 def results_key(
     command: str, options: Mapping[str, object], files: Sequence[str | os.PathLike[str]]
 ) -> str | None:
-    """Hex key for one run, or None when an input cannot be read (the run reports that)."""
+    """Hex key for one run, or None when an input cannot be read (the run reports that) or
+    evalkit's own files cannot (then nothing is cached: a key must cover the code)."""
+    try:
+        code = code_fingerprint()
+    except OSError:
+        return None
     h = hashlib.sha256()
     _feed(h, _FORMAT.encode())
-    _feed(h, code_fingerprint().encode())
+    _feed(h, code.encode())
     _feed(h, command.encode())
     _feed(h, json.dumps(options, sort_keys=True, ensure_ascii=False).encode())
     h.update(len(files).to_bytes(8, "little"))

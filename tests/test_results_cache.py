@@ -216,3 +216,15 @@ def test_store_and_load_round_trip_keeps_the_document_byte_for_byte(tmp_path: Pa
     cache.put("ab" * 32, doc)
     assert cache.get("ab" * 32) == doc
     assert cache.get("cd" * 32) is None and cache.repaired == 0
+
+
+def test_unreadable_evalkit_files_mean_no_key_not_a_crash(
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evalkit import results_cache
+
+    def unreadable() -> str:
+        raise PermissionError("no access")
+
+    monkeypatch.setattr(results_cache, "code_fingerprint", unreadable)
+    assert results_key("score", {}, [work / "ref.zh"]) is None
