@@ -1,0 +1,159 @@
+"""What the commands share: one-line errors, output, progress bars, the statistics flags, and
+whether a reference is big enough to stream (score and run both ask).
+
+Cheap to import, like the commands: rich and the evaluation modules load inside the functions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import click
+
+from ..errors import EvalkitError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
+
+
+def _handle_errors(func: F) -> F:
+    """Turn EvalkitError into ``evalkit: error: <file>:<line>: <problem>`` and exit 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        try:
+            return func(*args, **kwargs)
+        except EvalkitError as exc:
+            if ctx.find_root().params.get("debug"):
+                raise
+            click.echo(f"evalkit: error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo(
+                "evalkit: interrupted; no output file was written "
+                "(translations finished so far are cached)",
+                err=True,
+            )
+            ctx.exit(130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _stdout_is_tty() -> bool:
+    return sys.stdout.isatty()
+
+
+def _emit(text: str, output: str | None) -> None:
+    from .._io import write_atomic
+
+    if output:
+        write_atomic(output, text)
+    else:
+        click.echo(text, nl=False)
+
+
+@contextlib.contextmanager
+def _progress(total: int) -> Iterator[Callable[[str], None] | None]:
+    """A progress bar on stderr when it is a terminal; nothing in CI logs or pipes."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("scoring", total=total)
+
+        def step(description: str) -> None:
+            bar.update(task, advance=1, description=description)
+
+        yield step
+
+
+def _stats_options(
+    bootstrap: int, paired: str, paired_test: str, seed: int, confidence: float
+) -> Any:
+    """Build evalkit.evaluation.StatsOptions (imported lazily to keep --help fast)."""
+    from ..evaluation import StatsOptions
+
+    if paired == "all":
+        return StatsOptions(bootstrap, paired_test, True, seed, confidence)
+    return StatsOptions(bootstrap, paired, False, seed, confidence)
+
+
+def _stats_flags(func: F) -> F:
+    """Flags shared by score and run: bootstrap CIs, paired tests, seed, statistics cache."""
+    options = [
+        click.option(
+            "--bootstrap",
+            type=click.IntRange(min=0),
+            default=None,
+            metavar="N",
+            help="Bootstrap resamples for confidence intervals; 0 turns CIs off [default: 1000].",
+        ),
+        click.option(
+            "--confidence-level",
+            "confidence",
+            default=None,
+            type=click.FloatRange(0, 1, min_open=True, max_open=True),
+            help="Confidence level of the intervals [default: 0.95].",
+        ),
+        click.option(
+            "--paired",
+            type=click.Choice(["bs", "ar", "none", "all"]),
+            default=None,
+            help="Paired test of each system vs the baseline (bs: bootstrap, ar: approximate "
+            "randomization); 'all' tests every pair [default: bs].",
+        ),
+        click.option(
+            "--paired-test",
+            type=click.Choice(["bs", "ar"]),
+            default="bs",
+            show_default=True,
+            help="The test used by --paired all.",
+        ),
+        click.option(
+            "--seed",
+            type=click.IntRange(min=0),
+            default=None,
+            help="Seed for resampling [default: 12345, as sacrebleu].",
+        ),
+        click.option(
+            "--cache",
+            "cache_dir",
+            metavar="DIR",
+            help="Reuse per-segment statistics stored here (content-addressed); `score` also "
+            "reuses the whole results of an identical run (same code, options, input bytes).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+_FORMAT = click.Choice(["table", "json", "csv", "markdown"])
+
+
+def _streams(first_ref: str, stream: str | bool) -> bool:
+    """Whether to stream: as asked, or for ``auto`` when the reference is big (said on stderr)."""
+    if stream != "auto":
+        return bool(stream)
+    from ..streaming import EXACT_RESAMPLING_MAX_SEGMENTS, count_lines
+
+    n = count_lines(first_ref)
+    if n <= EXACT_RESAMPLING_MAX_SEGMENTS:
+        return False
+    click.echo(
+        f"evalkit: {first_ref}: {n:,} segments: streaming (no per-segment scores; Poisson "
+        f"bootstrap above {EXACT_RESAMPLING_MAX_SEGMENTS:,} segments); "
+        "--no-stream loads everything",
+        err=True,
+    )
+    return True

@@ -1,0 +1,356 @@
+"""``evalkit score``: candidate files against references, in memory or streamed chunk by chunk.
+
+Also holds what ``run`` borrows for big test sets (:func:`_score_streamed`) and the results
+cache that lets an identical re-run print its stored document without importing a scorer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import click
+
+from ..errors import EvalkitError
+from ._common import (
+    _FORMAT,
+    _emit,
+    _handle_errors,
+    _progress,
+    _stats_flags,
+    _stats_options,
+    _stdout_is_tty,
+    _streams,
+)
+
+
+@click.command()
+@click.option(
+    "--ref",
+    "refs",
+    multiple=True,
+    required=True,
+    metavar="REF",
+    help="Reference file (repeat for several references).",
+)
+@click.option("--src", "source", metavar="SRC", help="Source file (shown in reports).")
+@click.option(
+    "--lang",
+    type=click.Choice(["zh", "en"]),
+    help="Target language [default: detected from the reference].",
+)
+@click.option(
+    "--metrics",
+    default="bleu,chrf,chrf++,ter",
+    show_default=True,
+    help="Comma-separated metrics: bleu, chrf, chrf++, ter.",
+)
+@click.option(
+    "--normalize",
+    "normalize",
+    default="auto",
+    show_default=True,
+    metavar="MODE",
+    help="auto | none | an OpenCC config (t2s, s2t, tw2sp, s2twp, hk2s, …).",
+)
+@click.option(
+    "--punct", is_flag=True, help="Also fold punctuation and full-width variants (「」/“”, ，/,)."
+)
+@click.option(
+    "--tokenize",
+    metavar="TOK",
+    help="BLEU tokenizer [default: zh for a Chinese target, 13a otherwise].",
+)
+@click.option(
+    "--ter-plain",
+    is_flag=True,
+    help="Plain sacrebleu TER for Chinese (default there: asian_support+normalized).",
+)
+@click.option("--baseline", metavar="NAME", help="System others are compared with [first].")
+@click.option("--format", "fmt", type=_FORMAT, default="table", show_default=True)
+@click.option("--output", "-o", metavar="PATH", help="Write the rendered output here (atomically).")
+@click.option(
+    "--report", "report_path", metavar="PATH.html", help="Also write the HTML report here."
+)
+@_stats_flags
+@click.option(
+    "--engine",
+    type=click.Choice(["auto", "fast", "sacrebleu", "dask"]),
+    default="auto",
+    show_default=True,
+    help="Statistics extraction: fast (vectorised, identical numbers), sacrebleu, or auto; "
+    "dask streams the chunks to a Dask cluster (--scheduler, else a local one).",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes for extracting large inputs [default: the machine's cores].",
+)
+@click.option(
+    "--stream/--no-stream",
+    default=None,
+    help="Read and score chunk by chunk, keeping only statistics (no per-segment output) "
+    "[default: when the reference has more than 100,000 lines].",
+)
+@click.option(
+    "--chunk-size",
+    type=click.IntRange(min=1),
+    default=100_000,
+    show_default=True,
+    metavar="N",
+    help="Segments per chunk when streaming.",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Dask scheduler to run on, e.g. tcp://host:8786 (implies --engine dask).",
+)
+@click.option(
+    "--scheduler-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for the Dask scheduler before giving up.",
+)
+@click.argument("hyps", nargs=-1, required=True, metavar="HYP...")
+@_handle_errors
+def score(
+    refs: tuple[str, ...],
+    source: str | None,
+    lang: str | None,
+    metrics: str,
+    normalize: str,
+    punct: bool,
+    tokenize: str | None,
+    ter_plain: bool,
+    baseline: str | None,
+    fmt: str,
+    output: str | None,
+    report_path: str | None,
+    bootstrap: int | None,
+    confidence: float | None,
+    paired: str | None,
+    paired_test: str,
+    seed: int | None,
+    cache_dir: str | None,
+    engine: str,
+    jobs: int | None,
+    stream: bool | None,
+    chunk_size: int,
+    scheduler: str | None,
+    scheduler_timeout: float,
+    hyps: tuple[str, ...],
+) -> None:
+    """Score candidate files HYP (PATH or NAME=PATH) against the references."""
+    engine, streaming = _streaming_mode(engine, stream, scheduler, refs[0])
+    if streaming and cache_dir:
+        raise EvalkitError(
+            "--cache stores per-segment data, which streaming does not keep; "
+            "drop it or add --no-stream"
+        )
+    stored = _StoredResults.open(
+        cache_dir,
+        "score",
+        # Everything that can change the document (--jobs, --output and --report cannot).
+        {
+            "refs": refs,
+            "source": source,
+            "lang": lang,
+            "metrics": metrics,
+            "normalize": normalize,
+            "punct": punct,
+            "tokenize": tokenize,
+            "ter_plain": ter_plain,
+            "baseline": baseline,
+            "bootstrap": bootstrap,
+            "confidence": confidence,
+            "paired": paired,
+            "paired_test": paired_test,
+            "seed": seed,
+            "engine": engine,
+            "hyps": hyps,
+        },
+        [*refs, *([source] if source else []), *_hyp_paths(hyps)],
+    )
+    if stored.document is not None and fmt == "json" and not report_path:
+        _emit(stored.document, output)  # the common CI re-run: no scorer is even imported
+        return
+    if stored.document is not None:
+        results = stored.results()
+    else:
+        from ..cache import StatsCache
+        from ..corpus import load_testset
+        from ..evaluation import evaluate
+        from ..metrics import parse_metric_names
+
+        names = parse_metric_names(metrics)
+        opts = _stats_options(
+            1000 if bootstrap is None else bootstrap,
+            paired or "bs",
+            paired_test,
+            12345 if seed is None else seed,
+            confidence or 0.95,
+        )
+        if streaming:
+            results = _score_streamed(
+                list(refs),
+                list(hyps),
+                metrics=names,
+                normalizer=normalize,
+                punct=punct,
+                lang=lang,
+                tokenize=tokenize,
+                ter_plain=ter_plain,
+                chunk_size=chunk_size,
+                jobs=jobs or os.cpu_count() or 1,
+                engine=engine,
+                stats=opts,
+                sources=source,
+                baseline=baseline,
+                scheduler=scheduler,
+                timeout=scheduler_timeout,
+            )
+        else:
+            ts = load_testset(list(refs), list(hyps), sources=source, lang=lang, baseline=baseline)
+            cache = StatsCache(cache_dir) if cache_dir else None
+            with _progress(len(ts.systems) + 2) as step:
+                results = evaluate(
+                    ts,
+                    names,
+                    normalize,
+                    punct=punct,
+                    tokenize=tokenize,
+                    ter_plain=ter_plain,
+                    stats=opts,
+                    cache=cache,
+                    progress=step,
+                    engine=engine,
+                    jobs=jobs or os.cpu_count() or 1,
+                )
+        stored.save(results)
+    if fmt == "json" and stored.document is not None:
+        rendered = stored.document  # encoded once, for the cache and for stdout
+    else:
+        from ..render import render
+
+        rendered = render(results, fmt, color=_stdout_is_tty() and not output)
+    if report_path:
+        from ..report import write_report
+
+        write_report(results, report_path)
+    _emit(rendered, output)
+
+
+def _hyp_paths(hyps: tuple[str, ...]) -> list[str]:
+    from ..corpus import parse_system_arg
+
+    return [parse_system_arg(arg)[1] for arg in hyps]
+
+
+@dataclasses.dataclass
+class _StoredResults:
+    """A run's entry in the results cache: its document once stored, else where to store it.
+
+    Without ``--cache`` it is empty and every method is a no-op.
+    """
+
+    cache: Any = None
+    key: str | None = None
+    document: str | None = None
+
+    @classmethod
+    def open(
+        cls, cache_dir: str | None, command: str, options: dict[str, Any], files: list[str]
+    ) -> _StoredResults:
+        if not cache_dir:
+            return cls()
+        from ..results_cache import ResultsCache, results_key
+
+        cache = ResultsCache(cache_dir)
+        key = results_key(command, options, files)
+        document = cache.get(key) if key else None
+        if document is not None:  # say so: a reader may wonder why nothing was computed
+            click.echo(
+                f"evalkit: same code, options and input bytes as a stored run: results from "
+                f"{cache.directory} (delete it to recompute)",
+                err=True,
+            )
+        return cls(cache, key, document)
+
+    def results(self) -> Any:
+        from ..results import Results
+
+        return Results.from_json(self.document or "")
+
+    def save(self, results: Any) -> None:
+        if self.cache is not None and self.key is not None:
+            self.document = results.to_json()
+            self.cache.put(self.key, self.document)
+
+
+def _streaming_mode(
+    engine: str, stream: bool | None, scheduler: str | None, first_ref: str
+) -> tuple[str, bool]:
+    """(engine, whether to stream): dask always streams; by default so do big references."""
+    from ..errors import ConfigError
+
+    if scheduler and engine in ("fast", "sacrebleu"):
+        raise ConfigError(f"--scheduler runs on Dask; it cannot be combined with --engine {engine}")
+    if scheduler or engine == "dask":
+        if stream is False:
+            raise ConfigError(
+                "--engine dask always streams; it cannot be combined with --no-stream"
+            )
+        return "dask", True
+    return engine, _streams(first_ref, "auto" if stream is None else stream)
+
+
+def _score_streamed(refs: list[str], hyps: list[str], **kwargs: Any) -> Any:
+    """evalkit.streaming.score_files with a progress bar, on Dask when the engine says so."""
+    from ..streaming import score_files
+
+    with contextlib.ExitStack() as stack:
+        if kwargs["engine"] == "dask":
+            from ..distributed import connect
+
+            session = stack.enter_context(
+                connect(kwargs.pop("scheduler"), timeout=kwargs.pop("timeout"))
+            )
+            if session.dashboard_link:
+                click.echo(f"evalkit: Dask dashboard at {session.dashboard_link}", err=True)
+            kwargs["client"] = session
+        else:
+            kwargs.pop("scheduler")
+            kwargs.pop("timeout")
+        step = stack.enter_context(_stream_progress())
+        return score_files(refs, hyps, progress=step, **kwargs)
+
+
+@contextlib.contextmanager
+def _stream_progress() -> Iterator[Callable[[str, int, int], None] | None]:
+    """Segments done / segments in all, on stderr when it is a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,} segments"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("scoring", total=None)
+
+        def step(description: str, done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total, description=description)
+
+        yield step
