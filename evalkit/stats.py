@@ -412,7 +412,12 @@ def bootstrap_scores(
         raise ConfigError("bootstrap_scores needs at least one system")
     first = _segment_stats(systems[0], "systems[0]")
     syss = [first, *_system_stats(first, systems[1:], 1, "systems[0]")]
-    n, d = first.shape
+    return _resample_scores(syss, score_fn, b, s)
+
+
+def _resample_scores(syss: list[np.ndarray], score_fn: ScoreFn, b: int, s: int) -> BootstrapScores:
+    """:func:`bootstrap_scores` on statistics and arguments its callers already validated."""
+    n, d = syss[0].shape
     idxs = _bootstrap_indices(n, b, s)
     with _one_blas_thread():
         sums = _float32_resample_sums(np.hstack(syss), idxs, (n, b, s))
@@ -433,7 +438,9 @@ def bootstrap_ci(
     """Bootstrap CI of one system's corpus score, as ``sacrebleu --confidence`` computes it."""
     _check_confidence(confidence)
     seg = _segment_stats(stats, "stats")
-    return bootstrap_scores([seg], score_fn, n_samples=n_samples, seed=seed).ci(0, confidence)
+    b = _check_int("n_samples", n_samples, 1)
+    s = _check_int("seed", seed, 0)
+    return _resample_scores([seg], score_fn, b, s).ci(0, confidence)
 
 
 def paired_bootstrap(
@@ -450,13 +457,13 @@ def paired_bootstrap(
     sacrebleu seeds a fresh generator with the same seed for every system, so all systems see
     the same resamples; here they are drawn once and the baseline's resample scores are shared.
     """
-    _check_int("n_samples", n_samples, 1)
-    _check_int("seed", seed, 0)
+    b = _check_int("n_samples", n_samples, 1)
+    s = _check_int("seed", seed, 0)
     bl = _segment_stats(baseline, "baseline")
     syss = _system_stats(bl, systems)
     if not syss:
         return []
-    boot = bootstrap_scores([bl, *syss], score_fn, n_samples=n_samples, seed=seed)
+    boot = _resample_scores([bl, *syss], score_fn, b, s)
     return boot.paired(0, range(1, len(syss) + 1), higher_is_better=higher_is_better)
 
 
