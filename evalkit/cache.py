@@ -2,9 +2,11 @@
 
 A CI re-run on unchanged outputs should skip extraction entirely. Each entry is keyed by a
 SHA-256 over everything that determines the statistics: the metric signature, the normalization,
-the extraction engine, the reference streams and the hypothesis lines (all after
-normalization). An entry stores its own key and a checksum of its array bytes; a corrupt,
-truncated or mismatched entry is detected, discarded and recomputed — never trusted.
+the statistics layout, the reference streams and the hypothesis lines (all after
+normalization). The extraction engine is left out on purpose: engines give identical arrays
+(by contract and by test), so statistics from one serve the other. An entry stores its own key
+and a checksum of its array bytes; a corrupt, truncated or mismatched entry is detected,
+discarded and recomputed — never trusted.
 """
 
 from __future__ import annotations
@@ -19,9 +21,12 @@ import numpy as np
 
 from ._io import write_atomic
 
-__all__ = ["StatsCache", "stats_key"]
+__all__ = ["LAYOUT", "StatsCache", "stats_key", "stats_keys"]
 
 _FORMAT = "evalkit-stats-cache-1"
+
+LAYOUT = "sacrebleu-layout"
+"""The statistics layout every engine produces (sacrebleu's), part of every key."""
 
 
 def _feed_lines(h: hashlib._Hash, lines: Sequence[str]) -> None:
@@ -31,23 +36,43 @@ def _feed_lines(h: hashlib._Hash, lines: Sequence[str]) -> None:
     h.update("".join(lines).encode("utf-8", "surrogatepass"))
 
 
+def stats_keys(
+    signature: str,
+    normalization: str,
+    refs: Sequence[Sequence[str]],
+    systems: Sequence[Sequence[str]],
+    *,
+    layout: str = LAYOUT,
+) -> list[str]:
+    """Hex digests identifying each system's statistics array against the same references.
+
+    Lengths are hashed so no two inputs collide by concatenation. The shared part (signature,
+    normalization, layout, references) is hashed once and the hash state copied per system.
+    """
+    shared = hashlib.sha256()
+    for part in (_FORMAT, signature, normalization, layout):
+        _feed_lines(shared, [part])
+    shared.update(len(refs).to_bytes(8, "little"))
+    for stream in refs:
+        _feed_lines(shared, stream)
+    keys = []
+    for hyps in systems:
+        h = shared.copy()
+        _feed_lines(h, hyps)
+        keys.append(h.hexdigest())
+    return keys
+
+
 def stats_key(
     signature: str,
     normalization: str,
-    engine: str,
     refs: Sequence[Sequence[str]],
     hyps: Sequence[str],
+    *,
+    layout: str = LAYOUT,
 ) -> str:
-    """Hex digest identifying one statistics array; lengths are hashed so no two inputs collide
-    by concatenation."""
-    h = hashlib.sha256()
-    for part in (_FORMAT, signature, normalization, engine):
-        _feed_lines(h, [part])
-    h.update(len(refs).to_bytes(8, "little"))
-    for stream in refs:
-        _feed_lines(h, stream)
-    _feed_lines(h, hyps)
-    return h.hexdigest()
+    """Hex digest identifying one statistics array (:func:`stats_keys` for one system)."""
+    return stats_keys(signature, normalization, refs, [hyps], layout=layout)[0]
 
 
 class StatsCache:

@@ -15,7 +15,7 @@ from importlib.metadata import version as _pkg_version
 
 import numpy as np
 
-from .cache import StatsCache, stats_key
+from .cache import StatsCache, stats_keys
 from .corpus import TestSet
 from .detect import ScriptShare, detect_script
 from .metrics import MetricSpec, make_metric, parse_metric_names
@@ -274,8 +274,7 @@ def _extract(
     one. Each metric extracts all (missing) systems in one call, so the reference-side work is
     done once per test set rather than once per system.
 
-    The cache key leaves the engine out on purpose: engines are identical by contract (and by
-    test), so statistics from one serve the other.
+    The cache keys leave the engine out on purpose (see :mod:`evalkit.cache`).
     """
     names = list(hyps_by_system)
     texts = [hyps_by_system[n] for n in names]
@@ -290,10 +289,7 @@ def _extract(
         if cache is None:
             arrays = compute(list(range(len(names))))
         else:
-            signature = spec.signature(len(refs))
-            keys = [
-                stats_key(signature, norm.describe(), "sacrebleu-layout", refs, t) for t in texts
-            ]
+            keys = stats_keys(spec.signature(len(refs)), norm.describe(), refs, texts)
             arrays = cache.get_or_compute_many(keys, compute)
         for name, arr in zip(names, arrays, strict=True):
             out[name][spec.name] = arr

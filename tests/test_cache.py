@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import evalkit
-from evalkit.cache import StatsCache, stats_key
+from evalkit.cache import StatsCache, stats_key, stats_keys
 from evalkit.evaluation import StatsOptions
 
 REFS = [["我们明天去北京。", "The cat sat on the mat.", ""]]
@@ -19,9 +19,9 @@ def _key(**change: object) -> str:
     args = {
         "signature": "nrefs:1|tok:zh",
         "normalization": "opencc:t2s|punct:no|width:no",
-        "engine": "sacrebleu",
         "refs": REFS,
         "hyps": HYPS,
+        "layout": "sacrebleu-layout",
     }
     args.update(change)
     return stats_key(**args)  # type: ignore[arg-type]
@@ -32,7 +32,7 @@ def _key(**change: object) -> str:
     [
         {"signature": "nrefs:1|tok:13a"},  # another tokenizer gives other statistics
         {"normalization": "opencc:none|punct:no|width:no"},  # other normalization
-        {"engine": "fast"},  # another extraction engine
+        {"layout": "other-layout"},  # statistics laid out otherwise
         {"refs": [["我们明天去北京。", "The cat sat on the mat.", " "]]},  # one reference char
         {"hyps": ["我们明天去北京", "A cat sat on a mat.", "y"]},  # one hypothesis char
         {"hyps": ["我们明天去北京A cat sat on a mat.", "", "x"]},  # same text, other segmentation
@@ -123,3 +123,12 @@ def test_several_keys_compute_only_the_missing_ones_in_one_call(tmp_path: Path) 
     assert all(np.array_equal(g, a) for g, a in zip(got, arrays, strict=True))
     assert (cache.hits, cache.misses) == (2, 2)
     assert cache.get_or_compute_many(keys, compute) and calls == [[0, 2]]  # all stored now
+
+
+def test_keys_of_several_systems_are_each_systems_own_key() -> None:
+    # evaluate() hashes the references once per metric and copies the state per system
+    other = ["我们明天去北京", "A cat sat on a mat.", "y"]
+    args = ("nrefs:1|tok:zh", "opencc:t2s|punct:no|width:no", REFS)
+    keys = stats_keys(*args, [HYPS, other])
+    assert keys == [stats_key(*args, HYPS), stats_key(*args, other)] == [_key(), _key(hyps=other)]
+    assert keys[0] != keys[1]
