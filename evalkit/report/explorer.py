@@ -31,8 +31,6 @@ class ExplorerView:
     data_id: str
     systems: tuple[str, ...]
     metrics: tuple[MetricHead, ...]
-    n_refs: int
-    has_sources: bool
     payload: Mapping[str, Any]
 
 
@@ -101,7 +99,5 @@ def build_explorer(ts: TestSetResult, index: int, heads: Sequence[MetricHead]) -
         data_id=f"segdata-{index}",
         systems=tuple(names),
         metrics=tuple(heads),
-        n_refs=len(sd.refs),
-        has_sources=sd.sources is not None,
         payload=payload,
     )

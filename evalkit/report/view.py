@@ -198,9 +198,6 @@ class NormExample:
 @dataclass(frozen=True)
 class NormalizationView:
     signature: str
-    config: str
-    punct: bool
-    width: bool
     requested: str
     identity: bool
     ref_changed: str | None
@@ -231,7 +228,6 @@ class TestSetView:
     name: str
     lang: str
     lang_label: str
-    segments: int
     segments_text: str
     n_refs: int | None
     streamed: bool
@@ -536,9 +532,6 @@ def _normalization(ts: TestSetResult, heads: Sequence[MetricHead]) -> Normalizat
         note = ""
     return NormalizationView(
         signature=str(norm.get("signature", "")),
-        config=str(norm.get("config", "none")),
-        punct=bool(norm.get("punct", False)),
-        width=bool(norm.get("width", False)),
         requested=str(norm.get("requested") or ""),
         identity=identity,
         ref_changed=_ref_changed(ts),
@@ -686,7 +679,6 @@ def _testset_view(index: int, ts: TestSetResult) -> TestSetView:
         name=ts.name,
         lang=ts.lang,
         lang_label={"zh": "Chinese", "en": "English"}.get(ts.lang, ts.lang),
-        segments=ts.segments,
         segments_text=_count(ts.segments),
         n_refs=_n_refs(ts),
         streamed=sd is None,
