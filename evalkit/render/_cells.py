@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-import math
-
 from ..results import Comparison, MetricScore, TestSetResult
 
-__all__ = ["DECIMALS", "LABELS", "fmt_delta", "fmt_p", "fmt_score", "is_significant", "mark"]
+__all__ = [
+    "ALPHA",
+    "DECIMALS",
+    "LABELS",
+    "fmt_delta",
+    "fmt_score",
+    "has_raw_difference",
+    "is_significant",
+    "mark",
+]
 
 DECIMALS = 2
 """Scores are printed with two decimals everywhere (the gate decides at this precision too)."""
@@ -27,12 +34,6 @@ def fmt_delta(cmp_: Comparison | None) -> str:
     if cmp_ is None:
         return "—"
     return f"{cmp_.delta:+.{DECIMALS}f}{mark(cmp_)}"
-
-
-def fmt_p(p: float | None) -> str:
-    if p is None or (isinstance(p, float) and math.isnan(p)):
-        return "—"
-    return f"{p:.4f}"
 
 
 def is_significant(cmp_: Comparison | None, alpha: float = ALPHA) -> bool:

@@ -55,7 +55,8 @@ def _impact(ts: TestSetResult) -> Table:
         row = [s.name, script, f"{s.changed_segments}/{ts.segments}"]
         for m in ts.metrics:
             raw, norm = s.raw_scores[m].score, s.scores[m].score
-            row.append(f"{raw:.{DECIMALS}f} → {norm:.{DECIMALS}f}" if raw != norm else f"{raw:.2f}")
+            text = f"{raw:.{DECIMALS}f}"
+            row.append(f"{text} → {norm:.{DECIMALS}f}" if raw != norm else text)
         table.add_row(*row)
     return table
 
