@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from fake_openai_server import FakeOpenAI, fake_translation
+from translator_stub import translate as stub_translation
 
 from evalkit.errors import ConfigError, EvalkitError, InputError
 from evalkit.translators import (
@@ -218,7 +219,7 @@ def test_batch_size_starts_one_process_per_batch(suite: Path, tmp_path: Path) ->
     log = tmp_path / "log"
     cfg = command_config(suite, "--log", str(log), batch_size=3)
     result = run(cfg, SOURCES[:7], tmp_path / "cache", jobs=1)
-    assert result.lines == tuple(s.upper() for s in SOURCES[:7])
+    assert result.lines == tuple(stub_translation(s) for s in SOURCES[:7])
     assert [n for _, _, n in log_lines(log)] == [3, 3, 1]
     assert result.stats.latency_p50_s is not None  # one latency per batch
 
@@ -288,7 +289,7 @@ def test_failed_batch_keeps_finished_batches_and_rerun_does_the_rest(
     monkeypatch.delenv("STUB_FAIL_ON")
     log.unlink()
     result = run(cfg, sources, cache, jobs=1)
-    assert result.lines == tuple(s.upper() for s in sources)
+    assert result.lines == tuple(stub_translation(s) for s in sources)
     assert (result.stats.translated, result.stats.from_cache) == (3, 4)
     assert [n for _, _, n in log_lines(log)] == [2, 1]  # only c1, c2 and d1 were sent
 
@@ -310,6 +311,7 @@ def test_endpoint_translates_end_to_end_with_usage(
     body = request["body"]
     assert body["model"] == "fake-mt" and body["temperature"] == 0 and body["max_tokens"] == 64
     assert body["messages"] == [{"role": "user", "content": body["messages"][0]["content"]}]
+    assert sorted(server.user_messages()) == sorted(SOURCES)  # the prompt is "{{ source }}"
 
 
 def test_default_prompt_names_the_languages(
