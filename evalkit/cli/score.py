@@ -27,6 +27,23 @@ from ._common import (
     _streams,
 )
 
+#: score's parameters that cannot change the results document (where it goes, how it is shown,
+#: how fast it is made); every other one is part of the results-cache key, so a new flag is too.
+#: (--stream and --scheduler cannot be combined with --cache; --chunk-size only acts on --stream.)
+_NOT_IN_DOCUMENT = frozenset(
+    {
+        "fmt",
+        "output",
+        "report_path",
+        "cache_dir",
+        "jobs",
+        "stream",
+        "chunk_size",
+        "scheduler",
+        "scheduler_timeout",
+    }
+)
+
 
 @click.command()
 @click.option(
@@ -154,28 +171,11 @@ def score(
             "--cache stores per-segment data, which streaming does not keep; "
             "drop it or add --no-stream"
         )
+    params = click.get_current_context().params
     stored = _StoredResults.open(
         cache_dir,
         "score",
-        # Everything that can change the document (--jobs, --output and --report cannot).
-        {
-            "refs": refs,
-            "source": source,
-            "lang": lang,
-            "metrics": metrics,
-            "normalize": normalize,
-            "punct": punct,
-            "tokenize": tokenize,
-            "ter_plain": ter_plain,
-            "baseline": baseline,
-            "bootstrap": bootstrap,
-            "confidence": confidence,
-            "paired": paired,
-            "paired_test": paired_test,
-            "seed": seed,
-            "engine": engine,
-            "hyps": hyps,
-        },
+        {k: v for k, v in params.items() if k not in _NOT_IN_DOCUMENT},
         [*refs, *([source] if source else []), *_hyp_paths(hyps)],
     )
     if stored.document is not None and fmt == "json" and not report_path:
@@ -197,42 +197,33 @@ def score(
             12345 if seed is None else seed,
             confidence or 0.95,
         )
+        scoring: dict[str, Any] = {
+            "metrics": names,
+            "normalizer": normalize,
+            "punct": punct,
+            "tokenize": tokenize,
+            "ter_plain": ter_plain,
+            "stats": opts,
+            "engine": engine,
+            "jobs": jobs or os.cpu_count() or 1,
+        }
         if streaming:
             results = _score_streamed(
                 list(refs),
                 list(hyps),
-                metrics=names,
-                normalizer=normalize,
-                punct=punct,
                 lang=lang,
-                tokenize=tokenize,
-                ter_plain=ter_plain,
-                chunk_size=chunk_size,
-                jobs=jobs or os.cpu_count() or 1,
-                engine=engine,
-                stats=opts,
                 sources=source,
                 baseline=baseline,
+                chunk_size=chunk_size,
                 scheduler=scheduler,
                 timeout=scheduler_timeout,
+                **scoring,
             )
         else:
             ts = load_testset(list(refs), list(hyps), sources=source, lang=lang, baseline=baseline)
             cache = StatsCache(cache_dir) if cache_dir else None
             with _progress(len(ts.systems) + 2) as step:
-                results = evaluate(
-                    ts,
-                    names,
-                    normalize,
-                    punct=punct,
-                    tokenize=tokenize,
-                    ter_plain=ter_plain,
-                    stats=opts,
-                    cache=cache,
-                    progress=step,
-                    engine=engine,
-                    jobs=jobs or os.cpu_count() or 1,
-                )
+                results = evaluate(ts, cache=cache, progress=step, **scoring)
         stored.save(results)
     if fmt == "json" and stored.document is not None:
         rendered = stored.document  # encoded once, for the cache and for stdout
@@ -319,15 +310,10 @@ def _score_streamed(refs: list[str], hyps: list[str], **kwargs: Any) -> Any:
         if kwargs["engine"] == "dask":
             from ..distributed import connect
 
-            session = stack.enter_context(
-                connect(kwargs.pop("scheduler"), timeout=kwargs.pop("timeout"))
-            )
+            session = stack.enter_context(connect(kwargs["scheduler"], timeout=kwargs["timeout"]))
             if session.dashboard_link:
                 click.echo(f"evalkit: Dask dashboard at {session.dashboard_link}", err=True)
-            kwargs["client"] = session
-        else:
-            kwargs.pop("scheduler")
-            kwargs.pop("timeout")
+            kwargs["client"] = session  # score_files uses it instead of connecting again
         step = stack.enter_context(_stream_progress())
         return score_files(refs, hyps, progress=step, **kwargs)
 
