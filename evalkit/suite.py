@@ -152,6 +152,17 @@ class SuiteConfig:
         """Where ``evalkit run`` writes: ``reports/<suite name>/`` unless the suite says."""
         return self.output if self.output is not None else Path("reports") / self.name
 
+    def scoring(self) -> dict[str, Any]:
+        """The suite's settings that decide the numbers, as keyword arguments of both
+        :func:`evalkit.evaluate` and :func:`evalkit.streaming.score_files`."""
+        return {
+            "metrics": self.metrics,
+            "normalizer": self.normalize,
+            "punct": self.punct,
+            "tokenize": self.tokenize,
+            "ter_plain": self.ter_plain,
+        }
+
     def evaluate(
         self,
         testsets: Sequence[TestSet],
@@ -167,11 +178,7 @@ class SuiteConfig:
 
         return evaluate(
             list(testsets),
-            self.metrics,
-            self.normalize,
-            punct=self.punct,
-            tokenize=self.tokenize,
-            ter_plain=self.ter_plain,
+            **self.scoring(),
             stats=stats,
             cache=cache,
             progress=progress,

@@ -108,12 +108,8 @@ def run(
         one = _score_streamed(
             [str(p) for p in spec.refs],
             [f"{s.name}={s.path}" for s in spec.systems],
-            metrics=suite.metrics,
-            normalizer=suite.normalize,
-            punct=suite.punct,
+            **suite.scoring(),
             lang=spec.lang,
-            tokenize=suite.tokenize,
-            ter_plain=suite.ter_plain,
             chunk_size=eng.chunk_size,
             jobs=n_jobs,
             engine="dask" if use_dask else extraction,
