@@ -18,8 +18,6 @@ from ..errors import EvalkitError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
-
 
 def _handle_errors(func: F) -> F:
     """Turn EvalkitError into ``evalkit: error: <file>:<line>: <problem>`` and exit 2."""

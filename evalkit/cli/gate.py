@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from ._common import EXIT_FAIL, _handle_errors, _progress, _stats_options, _stdout_is_tty
+from ._common import _handle_errors, _progress, _stats_options, _stdout_is_tty
 
 
 @click.command()
@@ -112,7 +112,7 @@ def gate(
     else:
         click.echo(render_table(result, color=_stdout_is_tty()), nl=False)
     if not result.passed:
-        click.get_current_context().exit(EXIT_FAIL)
+        click.get_current_context().exit(result.exit_code)
 
 
 @click.command("baseline")
