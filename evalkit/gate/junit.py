@@ -11,16 +11,16 @@ import xml.etree.ElementTree as ET
 
 from ..render._cells import DECIMALS
 from .report import GateReport
-from .verdict import P_DECIMALS, Verdict
+from .verdict import Verdict, printed_p
 
 __all__ = ["render_junit"]
 
 
 def _numbers(v: Verdict) -> str:
-    p = "—" if v.p_value is None else f"{v.p_value:.{P_DECIMALS}f}"
     return (
         f"{v.testset} {v.system} {v.label}: baseline {v.baseline:.{DECIMALS}f}, "
-        f"candidate {v.candidate:.{DECIMALS}f}, delta {v.delta:+.{DECIMALS}f}, p {p}; "
+        f"candidate {v.candidate:.{DECIMALS}f}, delta {v.delta:+.{DECIMALS}f}, "
+        f"p {printed_p(v.p_value)}; "
         f"rule {v.rule.name}: {v.rule.describe()}"
     )
 

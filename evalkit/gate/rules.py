@@ -134,16 +134,15 @@ def parse_gate(
     """Validate a raw gate table against the suite it gates; every problem is a ConfigError
     naming ``path`` (and the line of the offending ``[[gate.rules]]`` when it can be found)."""
     text = _read_text(path)
-    gate_line = _header_lines(text, prefix, array=False)
+    line0 = next(iter(_header_lines(text, prefix, array=False)), None)
     where = f"[{prefix}]"
     unknown = sorted(set(table) - _GATE_KEYS)
     if unknown:
         raise ConfigError(
             f"unknown key {unknown[0]!r} in {where}; allowed: {', '.join(sorted(_GATE_KEYS))}",
             path,
-            gate_line[0] if gate_line else None,
+            line0,
         )
-    line0 = gate_line[0] if gate_line else None
     candidates = None
     if "candidates" in table:
         raw = table["candidates"]

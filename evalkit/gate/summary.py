@@ -18,7 +18,7 @@ from ..errors import InputError
 from ..render._cells import DECIMALS, LABELS
 from .baseline import Baseline
 from .report import GateReport
-from .verdict import P_DECIMALS, Verdict
+from .verdict import Verdict, printed_p
 
 __all__ = ["append_summary", "describe_baseline", "render_markdown", "render_table"]
 
@@ -36,7 +36,7 @@ def _cells(v: Verdict) -> list[str]:
         f"{v.baseline:.{DECIMALS}f}",
         f"{v.candidate:.{DECIMALS}f}",
         f"{v.delta:+.{DECIMALS}f}",
-        "—" if v.p_value is None else f"{v.p_value:.{P_DECIMALS}f}",
+        printed_p(v.p_value),
     ]
 
 

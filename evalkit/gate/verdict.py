@@ -24,18 +24,24 @@ __all__ = [
     "decide",
     "exit_code",
     "judge",
+    "printed_p",
 ]
 
 EXIT_OK, EXIT_FAIL = 0, 1
 """Exit codes of a decided gate; bad input is 2 (any EvalkitError) and never reaches here."""
 
 P_DECIMALS = 4
-"""p-values are printed with four decimals (``render._cells.fmt_p``) and compared as printed."""
+"""p-values are printed with four decimals (:func:`printed_p`) and compared as printed."""
 
 
 def at_precision(value: float, decimals: int = DECIMALS) -> float:
     """``value`` exactly as it is printed, back as a float (``34.104`` → ``34.1``)."""
     return float(f"{value:.{decimals}f}")
+
+
+def printed_p(p: float | None) -> str:
+    """A p-value as the gate's table, Markdown and JUnit print it; ``—`` without a paired test."""
+    return "—" if p is None else f"{p:.{P_DECIMALS}f}"
 
 
 @dataclass(frozen=True)
@@ -108,12 +114,12 @@ def judge(rule: GateRule, m: Measurement) -> Verdict:
         elif p < rule.significance:
             failures.append(
                 f"drop {drop:.{DECIMALS}f} > {rule.max_drop:g}, "
-                f"significant (p={p:.{P_DECIMALS}f} < {rule.significance:g})"
+                f"significant (p={printed_p(p)} < {rule.significance:g})"
             )
         else:
             notes.append(
                 f"drop {drop:.{DECIMALS}f} > {rule.max_drop:g} but not significant "
-                f"(p={p:.{P_DECIMALS}f} >= {rule.significance:g})"
+                f"(p={printed_p(p)} >= {rule.significance:g})"
             )
     return Verdict(
         rule=rule,
