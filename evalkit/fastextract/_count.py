@@ -19,6 +19,8 @@ then each reference stream; line ``s * n_seg + i`` is segment ``i`` of stream ``
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 __all__ = ["ngram_matches"]
@@ -233,79 +235,25 @@ def _count_sorted(
     per_reference: bool,
     result: np.ndarray,
 ) -> None:
-    """All orders from one sort of the longest n-grams.
+    """All orders from one sort of the longest n-grams (:func:`_sorted_keys`).
 
-    Each position gets one key holding its next ``D = max_order`` tokens as ``bits_i``-bit
-    digits (most significant first), then the stream tag. Beyond the line end the digits are a
-    pad: ``b_i`` after a hypothesis, ``b_i + 1`` after a reference, so padded n-grams never
-    match across the two sides. Sorted, the keys are lexicographic in the digits, hence sorted
-    by every n-gram prefix too: two neighbours share their order-``n`` n-gram iff their XOR is
-    below ``2**(tagbits + bits_i * (D - n))``. Segment ranges are powers of two laid out widest
-    first, so they are aligned and a segment change always shows up as a larger XOR.
+    Per run of equal n-grams (:func:`_runs_by_order`), prefix sums of the stream tags give each
+    stream's count; ``min(hyp, ref)`` is the clipped match, summed per segment.
     """
     max_order = result.shape[0]
     if not np.any(line_len):
         return
-    seg_line = np.tile(np.arange(n_seg, dtype=np.int64), n_streams)
-    tag_line = np.repeat(np.arange(n_streams, dtype=np.int64), n_seg)
     per_seg = line_len.reshape(n_streams, n_seg).sum(axis=0)
-    bits = _bit_length(base + 1)
-    width = max_order * bits + tagbits
-    layout = np.argsort(-width, kind="stable")  # segment at each place of the key space
-    size = np.where(per_seg > 0, np.left_shift(1, width), 0)
-    offset = np.empty(n_seg, dtype=np.int64)
-    offset[layout] = _exclusive_cumsum(size[layout])[:-1]
-
-    # Digits: lines padded with max_order - 1 pad tokens, so digit j is a plain slice.
-    ext_len = line_len + (max_order - 1)
-    total_ext = int(ext_len.sum())
-    digits = np.repeat(base[seg_line] + (tag_line > 0), ext_len)
-    shift = (_exclusive_cumsum(ext_len) - _exclusive_cumsum(line_len))[:-1]
-    real = np.arange(local.size, dtype=np.int64)
-    real += np.repeat(shift, line_len)
-    digits[real] = local
-    digits = np.concatenate([digits, np.zeros(max_order - 1, dtype=np.int64)])
-    line_bits = np.repeat(bits[seg_line], ext_len)
-    key = digits[:total_ext]
-    for j in range(1, max_order):
-        key = np.left_shift(key, line_bits, out=None if j == 1 else key)
-        key |= digits[j : j + total_ext]
-    del digits, line_bits
-    x = key[real]
-    del key, real
-    x <<= tagbits
-    x |= np.repeat(tag_line, line_len)
-    x += np.repeat(offset[seg_line], line_len)
-    x.sort()
-
-    total = x.size
+    bits = _digit_bits(base, per_seg, tagbits, max_order)
+    x, layout, seg_start = _sorted_keys(local, line_len, base, bits, per_seg, 1, tagbits, max_order)
+    csum_type = np.int32 if x.size < 2**31 else np.int64
     xor = x[1:] ^ x[:-1]
     tags = x & ((1 << tagbits) - 1)
     del x
-    csum_type = np.int32 if total < 2**31 else np.int64
     tag_csum = [_exclusive_cumsum(tags == t, csum_type) for t in range(n_streams - 1)]
     del tags
-    seg_start = _exclusive_cumsum(per_seg[layout])  # where each segment starts, sorted order
-    # Stretches of the sorted keys whose segments share the digit width.
-    place_bits = bits[layout]
-    edges = np.flatnonzero(np.diff(place_bits)) + 1
-    stretches = [
-        (int(seg_start[a]), int(seg_start[b]), int(place_bits[a]))
-        for a, b in zip(np.r_[0, edges], np.r_[edges, n_seg], strict=True)
-    ]
-    boundary = np.ones(total + 1, dtype=bool)  # boundary[i]: a run starts at i (or i == total)
     n_refs = n_streams - 1
-    for n in range(1, max_order + 1):
-        for lo, hi, b in stretches:
-            hi = min(hi, total - 1)
-            if lo < hi:
-                threshold = 1 << (tagbits + b * (max_order - n))
-                np.greater_equal(xor[lo:hi], threshold, out=boundary[lo + 1 : hi + 1])
-        # Only runs of two or more keys can hold both sides: they start at a boundary that is
-        # not followed by one, and end at a boundary that is not preceded by one.
-        inner = ~boundary[1:]
-        starts = np.flatnonzero(boundary[:-1] & inner)
-        ends = np.flatnonzero(inner[:-1] & boundary[2:]) + 2
+    for n, starts, ends in _runs_by_order(xor, bits, layout, seg_start, tagbits, max_order):
         if starts.size == 0:
             continue
         counts = [csum[ends] - csum[starts] for csum in tag_csum]
@@ -320,6 +268,116 @@ def _count_sorted(
             refmax = counts[1] if n_refs == 1 else np.max(counts[1:], axis=0)
             csum = _exclusive_cumsum(np.minimum(hyp, refmax))
             result[n - 1, layout] += csum[bounds[1:]] - csum[bounds[:-1]]
+
+
+def _digit_bits(base: np.ndarray, per_seg: np.ndarray, tagbits: int, max_order: int) -> np.ndarray:
+    """Bits per token digit of each segment: ``bit_length(b_i + 1)``, or the widest of them for
+    every segment when all keys still fit in 62 bits (simpler keys, one stretch)."""
+    bits = _bit_length(base + 1)
+    used = per_seg > 0
+    widest = max_order * int(bits[used].max()) + tagbits
+    if widest < 62 and np.count_nonzero(used) * 2.0**widest < _KEY_LIMIT:
+        bits[:] = bits[used].max()
+    return bits
+
+
+def _sorted_keys(
+    local: np.ndarray,
+    line_len: np.ndarray,
+    base: np.ndarray,
+    bits: np.ndarray,
+    per_seg: np.ndarray,
+    n_sys: int,
+    tagbits: int,
+    max_order: int,
+    kept_at: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The sorted keys of every position (or of ``kept_at``, ``per_seg`` of them per segment).
+
+    A key is its segment's offset, then the next ``max_order`` tokens as ``bits_i``-bit digits,
+    then the stream tag. Beyond the line end the digits are a pad: ``b_i`` on the hypothesis
+    side (the first ``n_sys`` streams), ``b_i + 1`` on the references', so padded n-grams never
+    match across the two sides. Segment ranges are powers of two laid out widest first. Returns
+    the keys, the segment at each place of the key space, and where each place's keys start.
+    """
+    n_seg = base.size
+    n_streams = line_len.size // n_seg
+    seg_line = np.tile(np.arange(n_seg, dtype=np.int64), n_streams)
+    tag_line = np.repeat(np.arange(n_streams, dtype=np.int64), n_seg)
+    width = max_order * bits + tagbits
+    layout = np.argsort(-width, kind="stable")  # segment at each place of the key space
+    size = np.where(per_seg > 0, np.left_shift(1, width), 0)
+    offset = np.empty(n_seg, dtype=np.int64)
+    offset[layout] = _exclusive_cumsum(size[layout])[:-1]
+
+    # Digits: lines padded with max_order - 1 pad tokens, so digit j is a plain slice.
+    ext_len = line_len + (max_order - 1)
+    total_ext = int(ext_len.sum())
+    digits = np.repeat(base[seg_line] + (tag_line >= n_sys), ext_len)
+    shift = (_exclusive_cumsum(ext_len) - _exclusive_cumsum(line_len))[:-1]
+    real = np.arange(local.size, dtype=np.int64)
+    real += np.repeat(shift, line_len)
+    digits[real] = local
+    digits = np.concatenate([digits, np.zeros(max_order - 1, dtype=np.int64)])
+    uniform = bool(bits.min() == bits.max())
+    step = int(bits[0]) if uniform else np.repeat(bits[seg_line], ext_len)
+    key = digits[:total_ext]
+    for j in range(1, max_order):
+        key = np.left_shift(key, step, out=None if j == 1 else key)
+        key |= digits[j : j + total_ext]
+    del digits
+    key <<= tagbits
+    key += np.repeat(offset[seg_line] | tag_line, ext_len)
+    x = key[real if kept_at is None else real[kept_at]]
+    del key, real
+    x.sort()
+    return x, layout, _exclusive_cumsum(per_seg[layout])
+
+
+def _run_bounds(boundary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Starts and ends of the runs of two or more keys; ``boundary`` is ``total + 1`` flags.
+
+    ``boundary[i]``: a run starts at ``i`` (or ``i == total``). A run of two or more keys starts
+    at a boundary not followed by one and ends at a boundary not preceded by one.
+    """
+    inner = ~boundary[1:]
+    starts = np.flatnonzero(boundary[:-1] & inner)
+    ends = np.flatnonzero(inner[:-1] & boundary[2:]) + 2
+    return starts, ends
+
+
+def _runs_by_order(
+    xor: np.ndarray,
+    bits: np.ndarray,
+    layout: np.ndarray,
+    place_start: np.ndarray,
+    tagbits: int,
+    max_order: int,
+) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """``(n, starts, ends)`` of the runs of equal order-``n`` n-grams, for ``n = 1..max_order``.
+
+    ``xor`` is that of neighbouring keys from :func:`_sorted_keys`. The keys are lexicographic
+    in the digits, hence sorted by every n-gram prefix too: two neighbours share their order-``n``
+    n-gram iff their XOR is below ``2**(tagbits + bits_i * (D - n))``; a segment change always
+    shows up as a larger XOR, segment ranges being aligned.
+    """
+    total = xor.size + 1
+    n_seg = layout.size
+    # Stretches of the sorted keys whose segments share the digit width.
+    place_bits = bits[layout]
+    edges = np.flatnonzero(np.diff(place_bits)) + 1
+    stretches = [
+        (int(place_start[a]), int(place_start[b]), int(place_bits[a]))
+        for a, b in zip(np.r_[0, edges], np.r_[edges, n_seg], strict=True)
+    ]
+    boundary = np.ones(total + 1, dtype=bool)  # boundary[i]: a run starts at i (or i == total)
+    for n in range(1, max_order + 1):
+        for lo, hi, b in stretches:
+            hi = min(hi, total - 1)
+            if lo < hi:
+                threshold = 1 << (tagbits + b * (max_order - n))
+                np.greater_equal(xor[lo:hi], threshold, out=boundary[lo + 1 : hi + 1])
+        yield (n, *_run_bounds(boundary))
 
 
 def _count_compacting(

@@ -28,7 +28,16 @@ from __future__ import annotations
 import numpy as np
 
 from . import _count
-from ._count import _bit_length, _dense_ranks, _exclusive_cumsum, _light_segments
+from ._count import (
+    _bit_length,
+    _dense_ranks,
+    _digit_bits,
+    _exclusive_cumsum,
+    _light_segments,
+    _run_bounds,
+    _runs_by_order,
+    _sorted_keys,
+)
 
 __all__ = ["ngram_matches_many"]
 
@@ -166,32 +175,20 @@ def ngram_matches_many(
         light = _light_segments(width, per_seg)
         args = (base, n_seg, n_sys, n_refs, tagbits, result)
         if light.all():
-            _count_sorted_many(local, line_len, seg, kept, per_seg, *args)
+            _count_sorted_many(local, line_len, kept, per_seg, *args)
         else:
             heavy_line = ~light[seg_line]
             heavy = np.repeat(heavy_line, line_len)
             light_pos = ~heavy
             light_len = np.where(heavy_line, 0, line_len)
             light_kept = np.where(light, per_seg, 0)
-            light_args = (light_len, seg[light_pos], kept[light_pos], light_kept)
+            light_args = (light_len, kept[light_pos], light_kept)
             _count_sorted_many(local[light_pos], *light_args, *args)
             _count_compacting_many(local[heavy], np.where(heavy_line, line_len, 0), *args)
     return np.moveaxis(result, 0, -1)
 
 
 # --- clipping runs of equal n-grams ------------------------------------------------------------
-
-
-def _run_bounds(boundary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Starts and ends of the runs of two or more keys; ``boundary`` is ``total + 1`` flags.
-
-    ``boundary[i]``: a run starts at ``i`` (or ``i == total``). A run of two or more keys starts
-    at a boundary not followed by one and ends at a boundary not preceded by one.
-    """
-    inner = ~boundary[1:]
-    starts = np.flatnonzero(boundary[:-1] & inner)
-    ends = np.flatnonzero(inner[:-1] & boundary[2:]) + 2
-    return starts, ends
 
 
 def _stream_tags(x: np.ndarray, tagbits: int, n_sys: int) -> tuple[np.ndarray, np.ndarray]:
@@ -325,7 +322,6 @@ def _clip_repeats(
 def _count_sorted_many(
     local: np.ndarray,
     line_len: np.ndarray,
-    seg: np.ndarray,
     kept: np.ndarray,
     per_seg: np.ndarray,
     base: np.ndarray,
@@ -335,71 +331,24 @@ def _count_sorted_many(
     tagbits: int,
     result: np.ndarray,
 ) -> None:
-    """All orders from one sort of the longest n-grams.
+    """All orders from one sort of the longest n-grams (:func:`._count._sorted_keys`).
 
-    ``kept``: the positions that start with a shared token, ``per_seg`` of them per segment.
-    Each kept position gets one key holding its next ``D = max_order`` tokens as ``bits_i``-bit
-    digits (most significant first), then the stream tag. Beyond the line end the digits are a
-    pad, as for the tokens of one side only (see :func:`_shared_ids`), so padded n-grams never
-    match across the two sides. Sorted, the keys are lexicographic in the digits, hence sorted
-    by every n-gram prefix too: two neighbours share their order-``n`` n-gram iff their XOR is
-    below ``2**(tagbits + bits_i * (D - n))``. Segment ranges are powers of two laid out widest
-    first, so they are aligned and a segment change always shows up as a larger XOR. Orders stop
-    once nothing matched: no longer n-gram can match then.
+    ``kept``: the positions that start with a shared token, ``per_seg`` of them per segment;
+    only they are keyed (the digits of tokens of one side only are pads, see
+    :func:`_shared_ids`). Orders stop once nothing matched: no longer n-gram can match then.
     """
     max_order = result.shape[0]
     kept_at = np.flatnonzero(kept)
     if kept_at.size == 0:
         return
-    n_streams = n_sys + n_refs
-    seg_line = np.tile(np.arange(n_seg, dtype=np.int64), n_streams)
-    tag_line = np.repeat(np.arange(n_streams, dtype=np.int64), n_seg)
-    bits = _bit_length(base + 1)
-    used = per_seg > 0
-    widest = max_order * int(bits[used].max()) + tagbits
-    if widest < 62 and np.count_nonzero(used) * 2.0**widest < _count._KEY_LIMIT:
-        bits[:] = bits[used].max()  # one digit width: simpler keys, one stretch
-    width = max_order * bits + tagbits
-    layout = np.argsort(-width, kind="stable")  # segment at each place of the key space
-    size = np.where(used, np.left_shift(1, width), 0)
-    offset = np.empty(n_seg, dtype=np.int64)
-    offset[layout] = _exclusive_cumsum(size[layout])[:-1]
-
-    # Digits: lines padded with max_order - 1 pad tokens, so digit j is a plain slice.
-    ext_len = line_len + (max_order - 1)
-    total_ext = int(ext_len.sum())
-    digits = np.repeat(base[seg_line] + (tag_line >= n_sys), ext_len)
-    shift = (_exclusive_cumsum(ext_len) - _exclusive_cumsum(line_len))[:-1]
-    real = np.arange(local.size, dtype=np.int64)
-    real += np.repeat(shift, line_len)
-    digits[real] = local
-    digits = np.concatenate([digits, np.zeros(max_order - 1, dtype=np.int64)])
-    uniform = bool(bits.min() == bits.max())
-    step = int(bits[0]) if uniform else np.repeat(bits[seg_line], ext_len)
-    key = digits[:total_ext]
-    for j in range(1, max_order):
-        key = np.left_shift(key, step, out=None if j == 1 else key)
-        key |= digits[j : j + total_ext]
-    del digits
-    key <<= tagbits
-    key += np.repeat(offset[seg_line] | tag_line, ext_len)
-    x = key[real[kept_at]]
-    del key, real
-    x.sort()
-
+    bits = _digit_bits(base, per_seg, tagbits, max_order)
+    x, layout, place_start = _sorted_keys(
+        local, line_len, base, bits, per_seg, n_sys, tagbits, max_order, kept_at
+    )
     total = x.size
     xor = x[1:] ^ x[:-1]
     tags, ref_csum = _stream_tags(x, tagbits, n_sys)
     del x
-    place_start = _exclusive_cumsum(per_seg[layout])  # where each place starts, sorted order
-    # Stretches of the sorted keys whose segments share the digit width.
-    place_bits = bits[layout]
-    edges = np.flatnonzero(np.diff(place_bits)) + 1
-    stretches = [
-        (int(place_start[a]), int(place_start[b]), int(place_bits[a]))
-        for a, b in zip(np.r_[0, edges], np.r_[edges, n_seg], strict=True)
-    ]
-    boundary = np.ones(total + 1, dtype=bool)  # boundary[i]: a run starts at i (or i == total)
     args = (tags, ref_csum, n_sys, n_refs, place_start, layout)
     # Orders are first clipped by counting every stream of every mixed run (_clip_runs). With
     # one reference, once few keys repeat their n-gram within their line (as with Chinese
@@ -413,13 +362,7 @@ def _count_sorted_many(
     level = np.zeros(total, dtype=np.min_scalar_type(max_order)) if one_ref else None
     first_marked = 0  # the first order counted through ``level``
     repeated = None  # keys whose n-gram repeats in their line, once they are few enough
-    for n in range(1, max_order + 1):
-        for lo, hi, b in stretches:
-            hi = min(hi, total - 1)
-            if lo < hi:
-                threshold = 1 << (tagbits + b * (max_order - n))
-                np.greater_equal(xor[lo:hi], threshold, out=boundary[lo + 1 : hi + 1])
-        starts, ends = _run_bounds(boundary)
+    for n, starts, ends in _runs_by_order(xor, bits, layout, place_start, tagbits, max_order):
         if repeated is None:
             want = level is not None and n < min(max_order, 3)
             found, repeated = _clip_runs(starts, ends, *args, result[n - 1], want)
