@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from importlib.metadata import version as _pkg_version
 
 import numpy as np
 
@@ -28,6 +27,7 @@ from .results import (
     SystemResult,
     TestSetResult,
 )
+from .results_cache import dependency_versions
 from .stats import (
     DEFAULT_SEED,
     BootstrapScores,
@@ -44,16 +44,12 @@ Progress = Callable[[str], None]
 """Called with a short description before each system is scored (the CLI draws a bar)."""
 
 
-def versions() -> dict[str, str]:
-    """Versions of everything that can change a number, recorded in every Results."""
+def versions() -> dict[str, str | None]:
+    """Versions of everything that can change a number, recorded in every Results: evalkit's
+    and those of the dependencies the results cache keys on (one list, in results_cache)."""
     from . import __version__
 
-    return {
-        "evalkit": __version__,
-        "sacrebleu": _pkg_version("sacrebleu"),
-        "opencc": _pkg_version("opencc"),
-        "numpy": np.__version__,
-    }
+    return {"evalkit": __version__, **dependency_versions()}
 
 
 PAIRED_TESTS = ("bs", "ar", "none")

@@ -26,29 +26,45 @@ from pathlib import Path
 
 from ._io import write_atomic
 
-__all__ = ["ResultsCache", "code_fingerprint", "results_key"]
+__all__ = [
+    "DEPENDENCIES",
+    "ResultsCache",
+    "code_fingerprint",
+    "dependency_versions",
+    "results_key",
+]
 
 _FORMAT = "evalkit-results-cache-1"
-_DEPENDENCIES = ("sacrebleu", "opencc", "numpy")
 _PACKAGE = Path(__file__).resolve().parent
+
+DEPENDENCIES = ("sacrebleu", "opencc", "numpy")
+"""The distributions whose versions can change a number: in every key and every Results."""
+
+
+def dependency_versions() -> dict[str, str | None]:
+    """The installed version of each of :data:`DEPENDENCIES` (None when it is not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out: dict[str, str | None] = {}
+    for dist in DEPENDENCIES:
+        try:
+            out[dist] = version(dist)
+        except PackageNotFoundError:
+            out[dist] = None
+    return out
 
 
 @lru_cache(maxsize=1)
 def code_fingerprint() -> str:
     """Hash of evalkit's own files and the versions of what computes its numbers."""
-    from importlib.metadata import PackageNotFoundError, version
-
     h = hashlib.sha256()
     for path in sorted(_PACKAGE.rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
             _feed(h, path.relative_to(_PACKAGE).as_posix().encode())
             _feed(h, path.read_bytes())
     _feed(h, sys.version.encode())
-    for dist in _DEPENDENCIES:
-        try:
-            _feed(h, f"{dist}=={version(dist)}".encode())
-        except PackageNotFoundError:
-            _feed(h, f"{dist} missing".encode())
+    for dist, ver in dependency_versions().items():
+        _feed(h, (f"{dist} missing" if ver is None else f"{dist}=={ver}").encode())
     return h.hexdigest()
 
 
