@@ -328,7 +328,12 @@ def test_sums_and_script_counts_equal_the_whole_array_ones(
             assert np.array_equal(totals, stats.astype(np.float64).sum(axis=0))
     zh = suite_testsets[2]
     for lines in (zh.refs[0], *zh.systems.values()):
-        assert streaming._script_counts(lines) == tuple(vars(detect_script(lines)).values())
+        whole = tuple(vars(detect_script(lines)).values())
+        assert streaming._script_counts(lines) == whole
+        for size in (1, 5):  # chunk counts add up to the whole file's
+            starts = range(0, len(lines), size)
+            parts = [streaming._script_counts(lines[i : i + size]) for i in starts]
+            assert tuple(map(sum, zip(*parts, strict=True))) == whole
 
 
 def test_statistics_are_stored_in_the_smallest_exact_integer_type() -> None:

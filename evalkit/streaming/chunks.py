@@ -4,20 +4,17 @@ outputs, script shares)."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
-from ..detect import _classify, is_han
+from ..detect import detect_script
 from ..errors import EvalkitError
 from ..metrics import MetricSpec
 from ..normalize import Normalizer
 from .reading import FileRange, read_range
-
-_KINDS = ("simplified", "traditional", "neutral")
 
 
 @dataclass(frozen=True)
@@ -105,36 +102,13 @@ def _compact(stats: np.ndarray) -> np.ndarray:
     return stats
 
 
-_CHAR_KINDS: dict[str, str] = {}
-"""Per-process cache of OpenCC's verdict per Han character (like the converter cache)."""
-
-
 def _script_counts(lines: Sequence[str]) -> tuple[int, int, int, int]:
-    """detect_script's counts (simplified, traditional, neutral, other), counted with numpy.
+    """detect_script's counts (simplified, traditional, neutral, other) as a plain tuple.
 
     The counts are sums over characters, so chunks simply add up to the whole file's.
     """
-    text = "\n".join(lines)
-    try:
-        points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-        counts = np.bincount(points) if points.size else np.zeros(0, dtype=np.int64)
-        items = [(chr(cp), int(counts[cp])) for cp in np.flatnonzero(counts)]
-    except UnicodeEncodeError:  # lone surrogates: not from a file, but count them anyway
-        items = list(Counter(text).items())
-    han: dict[str, int] = {}
-    other = 0
-    for ch, n in items:
-        if is_han(ch):
-            han[ch] = n
-        elif not ch.isspace():
-            other += n
-    new = sorted(ch for ch in han if ch not in _CHAR_KINDS)
-    if new:
-        _CHAR_KINDS.update(_classify(new))
-    totals = dict.fromkeys(_KINDS, 0)
-    for ch, n in han.items():
-        totals[_CHAR_KINDS[ch]] += n
-    return (totals["simplified"], totals["traditional"], totals["neutral"], other)
+    share = detect_script(lines)
+    return (share.simplified, share.traditional, share.neutral, share.other)
 
 
 def _read_task(task: ChunkTask) -> tuple[list[list[str]], list[list[str]]] | ChunkFailure:

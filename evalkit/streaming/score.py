@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from ..corpus import _check_count, _check_target, _inputs, detect_lang
-from ..detect import ScriptShare
+from ..detect import detect_script
 from ..errors import ConfigError
 from ..evaluation import DEFAULT_METRICS, StatsOptions, versions
 from ..metrics import ENGINES, MetricSpec, make_metric, parse_metric_names
 from ..normalize import Normalizer, resolve_normalizer
 from ..results import Results
 from .assemble import SAMPLE_LINES, _assemble, _Plan
-from .chunks import ChunkFailure, ChunkResult, ChunkTask, _fields, _script_counts
+from .chunks import ChunkFailure, ChunkResult, ChunkTask, _fields
 from .collect import _Collector
 from .pool import _run_local
 from .reading import DEFAULT_CHUNK_SIZE, LineIndex, _read_prefix, index_file
@@ -88,7 +88,7 @@ def score_files(
 
     sample = _read_prefix(ref_ix[0], min(n, SAMPLE_LINES))
     lang = _check_target(lang or detect_lang(sample), baseline, sys_ix)
-    sample_script = ScriptShare(*_script_counts(sample)) if lang == "zh" else None
+    sample_script = detect_script(sample) if lang == "zh" else None
     norm = resolve_normalizer(
         normalizer,
         lang=lang,
