@@ -221,3 +221,16 @@ def test_command_line_overrides_replace_only_what_was_given(tmp_path: Path) -> N
     )
     over = suite.with_overrides(normalize="t2s", punct=None, metrics=None)
     assert (over.normalize, over.punct, over.metrics) == ("t2s", True, suite.metrics)
+
+
+def test_every_suite_command_defaults_to_the_loaders_default_suite() -> None:
+    # the CLI spells the default out (importing evalkit.suite would slow `--help`): keep them equal
+    import click
+
+    from evalkit.cli import main
+    from evalkit.suite import DEFAULT_SUITE
+
+    ctx = click.Context(main)
+    for name in ("run", "translate", "gate", "baseline"):
+        (arg,) = [p for p in main.get_command(ctx, name).params if p.name == "suite_path"]
+        assert Path(arg.default) == DEFAULT_SUITE, name

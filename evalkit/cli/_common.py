@@ -138,6 +138,12 @@ def _stats_flags(func: F) -> F:
 
 _FORMAT = click.Choice(["table", "json", "csv", "markdown"])
 
+#: The optional suite of run, translate, gate and baseline; the default is suite.DEFAULT_SUITE,
+#: spelled out because importing evalkit.suite here would load the scorers for ``--help``.
+_suite_argument = click.argument(
+    "suite_path", required=False, metavar="[SUITE.toml]", default="fixtures/suite.toml"
+)
+
 
 def _streams(first_ref: str, stream: str | bool) -> bool:
     """Whether to stream: as asked, or for ``auto`` when the reference is big (said on stderr)."""

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import click
 
-from ._common import _handle_errors, _progress, _stats_options, _stdout_is_tty
+from ._common import _handle_errors, _progress, _stats_options, _stdout_is_tty, _suite_argument
 
 
 @click.command()
-@click.argument("suite_path", required=False, metavar="[SUITE.toml]", default="fixtures/suite.toml")
+@_suite_argument
 @click.option(
     "--baseline",
     "baseline_path",
@@ -116,7 +116,7 @@ def gate(
 
 
 @click.command("baseline")
-@click.argument("suite_path", required=False, metavar="[SUITE.toml]", default="fixtures/suite.toml")
+@_suite_argument
 @click.option("--write", "write_path", required=True, metavar="FILE", help="Where to write.")
 @click.option(
     "--system",

@@ -25,12 +25,13 @@ from ._common import (
     _stats_options,
     _stdout_is_tty,
     _streams,
+    _suite_argument,
 )
 from .score import _score_streamed
 
 
 @click.command()
-@click.argument("suite_path", required=False, metavar="[SUITE.toml]", default="fixtures/suite.toml")
+@_suite_argument
 @click.option("--output-dir", metavar="DIR", help="Where to write [default: reports/<suite>/].")
 @click.option(
     "--format", "fmt", type=_FORMAT, default="table", show_default=True, help="What to print."
@@ -171,7 +172,7 @@ def _translation_progress() -> Iterator[Callable[[str, int, int], None] | None]:
 
 
 @click.command()
-@click.argument("suite_path", required=False, metavar="[SUITE.toml]", default="fixtures/suite.toml")
+@_suite_argument
 @click.option(
     "--system",
     "systems",
