@@ -106,13 +106,9 @@ def _imports(module: str) -> list[tuple[str, int, set[str]]]:
     return found
 
 
-def _edges() -> list[tuple[str, str, str, int]]:
-    """(importer, imported, importer's component, line) across components."""
-    edges = []
-    for module in MODULES:
-        for target, line, _ in _imports(module):
-            edges.append((module, target, _component(module), line))
-    return edges
+def _edges() -> list[tuple[str, str, int]]:
+    """(importer, imported, line) for every import of an evalkit module."""
+    return [(module, target, line) for module in MODULES for target, line, _ in _imports(module)]
 
 
 EDGES = _edges()
@@ -132,7 +128,7 @@ def test_module_imports_nothing_downstream(module: str) -> None:
     if source not in RANKS:
         pytest.skip(f"{source} has no rank yet (see test_every_module_has_a_rank)")
     bad = []
-    for importer, target, _, line in EDGES:
+    for importer, target, line in EDGES:
         if importer != module:
             continue
         dest = _component(target)
@@ -160,7 +156,7 @@ def test_the_package_root_is_imported_only_for_its_version() -> None:
 def test_nothing_imports_the_cli() -> None:
     importers = [
         f"{MODULES[m].relative_to(PACKAGE.parent)}:{line}"
-        for m, target, _, line in EDGES
+        for m, target, line in EDGES
         if _component(target) == "cli" and _component(m) not in ("cli", "__main__")
     ]
     assert not importers, f"evalkit.cli is the outermost layer; imported by {importers}"
@@ -202,7 +198,7 @@ def test_no_module_but_the_cli_prints() -> None:
 
 def test_the_rule_finds_imports_inside_functions_and_relative_ones() -> None:
     # self-check of the parser on the score command, whose heavy imports live inside it
-    targets = {t for m, t, _, _ in EDGES if m == "evalkit.cli.score"}
+    targets = {t for m, t, _ in EDGES if m == "evalkit.cli.score"}
     assert "evalkit.errors" in targets  # `from ..errors import`: out of the sub-package
     assert "evalkit.cli._common" in targets  # `from ._common import`: a sibling module
     assert any(_component(t) == "corpus" for t in targets)  # only imported inside score()
