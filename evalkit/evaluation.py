@@ -17,6 +17,7 @@ import numpy as np
 from .cache import StatsCache, stats_keys
 from .corpus import TestSet
 from .detect import ScriptShare, detect_script
+from .errors import ConfigError
 from .metrics import MetricSpec, make_metric, parse_metric_names
 from .normalize import Normalizer, resolve_normalizer
 from .results import (
@@ -69,8 +70,6 @@ class StatsOptions:
     ar_trials: int = 10_000
 
     def __post_init__(self) -> None:
-        from .errors import ConfigError
-
         if self.paired not in PAIRED_TESTS:
             raise ConfigError(f"unknown paired test {self.paired!r}; use bs, ar or none")
         if self.bootstrap < 0:
@@ -194,7 +193,7 @@ def _evaluate_one(
                 raw_scores=_scores(specs, raw_stats, len(ts.refs)),
                 changed_segments=norm_hyps.n_changed,
                 script=script.as_dict() if script else None,
-                warnings=_warnings(hyps, script, ref_script),
+                warnings=_warnings(sum(not h.strip() for h in hyps), script, ref_script),
             )
         )
         seg_scores[sys_name] = _segment_scores(specs, norm_stats)
@@ -206,18 +205,12 @@ def _evaluate_one(
     if stats_opts.active and progress:
         progress(f"{ts.name}: resampling")
     systems, pairwise = _with_statistics(systems, norm_by_system, specs, baseline, stats_opts)
-    normalization = {
-        **norm.as_dict(),
-        "signature": norm.describe(),
-        "requested": normalizer_spec if isinstance(normalizer_spec, str) else None,
-        "ref_changed_segments": sum(ref_changed),
-    }
     return TestSetResult(
         name=ts.name,
         lang=ts.lang,
         segments=ts.n_segments,
         metrics=metric_names,
-        normalization=normalization,
+        normalization=_normalization_record(norm, normalizer_spec, sum(ref_changed)),
         baseline=baseline,
         systems=tuple(systems),
         segment_data=SegmentData(
@@ -235,10 +228,24 @@ def _evaluate_one(
     )
 
 
+def _normalization_record(
+    norm: Normalizer, requested: str | Normalizer | None, ref_changed_segments: int
+) -> dict[str, object]:
+    """A test set's ``normalization`` entry: the normalizer, what was asked for, and how many
+    reference segments it changed (a count, so the streamed path can build it too)."""
+    return {
+        **norm.as_dict(),
+        "signature": norm.describe(),
+        "requested": requested if isinstance(requested, str) else None,
+        "ref_changed_segments": ref_changed_segments,
+    }
+
+
 def _warnings(
-    hyps: Sequence[str], script: ScriptShare | None, ref_script: ScriptShare | None
+    empty: int, script: ScriptShare | None, ref_script: ScriptShare | None
 ) -> tuple[str, ...]:
-    """What a reader should know before trusting a system's numbers."""
+    """What a reader should know before trusting a system's numbers, from its count of empty
+    output segments and its script (counts, so the streamed path can call it too)."""
     out = []
     clear = ("simplified", "traditional")
     if (
@@ -252,7 +259,6 @@ def _warnings(
                 f"wrong script: output is {script.verdict}, the reference is "
                 f"{ref_script.verdict} (normalization hides this in the normalized scores)"
             )
-    empty = sum(1 for h in hyps if not h.strip())
     if empty:
         out.append(f"{empty} empty output segment{'s' if empty != 1 else ''}")
     return tuple(out)

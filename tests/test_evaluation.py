@@ -112,3 +112,15 @@ def test_no_statistics_requested_records_none(en_zh: evalkit.TestSet) -> None:
     assert ts.stats == {}
     assert ts.system("strong").scores["bleu"].ci is None
     assert ts.system("weak").vs_baseline["bleu"].p_value is None
+
+
+def test_empty_and_blank_outputs_are_counted_in_a_warning() -> None:
+    ts = evalkit.TestSet(
+        name="t",
+        lang="en",
+        refs=(("a b", "c d", "e f"),),
+        systems={"full": ("a b", "c d", "e f"), "gaps": ("", "c d", "  ")},
+    )
+    res = evalkit.evaluate(ts, ["bleu"], "none").testsets[0]
+    assert res.system("full").warnings == ()
+    assert res.system("gaps").warnings == ("2 empty output segments",)
