@@ -1,12 +1,12 @@
 """DISTRIBUTE: run the streaming engine's chunk tasks on a Dask cluster.
 
-Why: one machine extracts ~100k segments/s per core; a corpus of hundreds of millions of
-segments, or many systems, wants more cores than one machine has. The unit of work is
-:func:`evalkit.streaming.run_chunk` on one (system, chunk) task — paths, byte ranges, line
-numbers, the normalizer and metric fields, a few hundred bytes — so the text is read *by the
-workers* from paths (or fsspec URLs) they can reach and never passes through the client. Only
-the per-segment statistics come back; resampling, gating and reporting stay on the client, so
-the numbers are the local engine's: same arrays, same code after them.
+Why: one machine scores ~40k segments/s per core (BLEU + chrF, bench_streaming.py); a corpus of
+hundreds of millions of segments, or many systems, wants more cores than one machine has. The
+unit of work is :func:`evalkit.streaming.run_chunk` on one (system, chunk) task — paths, byte
+ranges, line numbers, the normalizer and metric fields, a few hundred bytes — so the text is
+read *by the workers* from paths (or fsspec URLs) they can reach and never passes through the
+client. Only the per-segment statistics come back; resampling, gating and reporting stay on the
+client, so the numbers are the local engine's: same arrays, same code after them.
 
 Failures: a worker that dies has its tasks rerun by the scheduler (and ``retries`` reruns tasks
 that raised), so the run finishes with the same result. Bad input is not an exception on the
