@@ -5,8 +5,8 @@ character is a token) corpora of ``--segments`` lines — references of realisti
 Zipfian vocabulary, hypotheses as noisy copies with substitutions, deletions, insertions and
 block moves (what TER's shifts repair) — plus, when ``../shared/data/wmt22`` sits next to the
 repo, one system (the first by name) of zh-en (English target) and en-zh (Chinese target).
-``--wmt-segments N`` limits the WMT22 cases to their first N segments (sacrebleu needs ~40 s per
-full system); the table then says so in the segment column.
+``--wmt-segments N`` limits the WMT22 cases to their first N segments (sacrebleu needs tens of
+seconds per full system); the table then says so in the segment column.
 
 Times are CPU seconds of this process for the single-process runs (robust to other load on a
 shared machine) and wall-clock seconds for the ``--jobs`` process pool. The arrays are compared
