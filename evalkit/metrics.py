@@ -104,24 +104,35 @@ class MetricSpec:
     @property
     def higher_is_better(self) -> bool:
         """TER counts edits, so lower is better; every other metric is a similarity."""
-        return self.name != "ter"
+        return scoring.HIGHER_IS_BETTER[self.name]
 
     @property
     def label(self) -> str:
         return {"bleu": "BLEU", "chrf": "chrF2", "chrf++": "chrF2++", "ter": "TER"}[self.name]
 
+    @property
+    def _tokenizer(self) -> str:
+        """BLEU's tokenizer: the one asked for, else the target language's default."""
+        return self.tokenize or default_tokenizer(self.lang)
+
+    @property
+    def _word_order(self) -> int:
+        """chrF's word n-gram order: 2 for chrF++, 0 for chrF."""
+        return 2 if self.name == "chrf++" else 0
+
+    @property
+    def _ter_asian(self) -> bool:
+        """TER's ``asian_support`` and ``normalized``: on for a Chinese target unless plain."""
+        return self.lang == "zh" and not self.ter_plain
+
     @cached_property
     def sacrebleu_metric(self) -> BLEU | CHRF | TER:
         """The sacrebleu object that defines this metric (no references cached)."""
         if self.name == "bleu":
-            return BLEU(
-                tokenize=self.tokenize or default_tokenizer(self.lang),
-                lowercase=self.lowercase,
-                trg_lang=self.lang,
-            )
+            return BLEU(tokenize=self._tokenizer, lowercase=self.lowercase, trg_lang=self.lang)
         if self.name in ("chrf", "chrf++"):
-            return CHRF(word_order=2 if self.name == "chrf++" else 0, lowercase=self.lowercase)
-        asian = self.lang == "zh" and not self.ter_plain
+            return CHRF(word_order=self._word_order, lowercase=self.lowercase)
+        asian = self._ter_asian
         return TER(normalized=asian, asian_support=asian, case_sensitive=False)
 
     @cached_property
@@ -130,9 +141,7 @@ class MetricSpec:
         if self.name == "bleu":
             return partial(scoring.bleu_scores, max_ngram_order=4, smooth_method="exp")
         if self.name in ("chrf", "chrf++"):
-            return partial(
-                scoring.chrf_scores, char_order=6, word_order=2 if self.name == "chrf++" else 0
-            )
+            return partial(scoring.chrf_scores, char_order=6, word_order=self._word_order)
         return scoring.ter_scores
 
     def signature(self, n_refs: int) -> str:
@@ -148,7 +157,7 @@ class MetricSpec:
         if self.name == "bleu":
             from .fastextract import BLEU_TOKENIZERS
 
-            return (self.tokenize or default_tokenizer(self.lang)) in BLEU_TOKENIZERS
+            return self._tokenizer in BLEU_TOKENIZERS
         return True
 
     def extract_stats(
@@ -203,16 +212,10 @@ class MetricSpec:
         hyp_lists = [list(h) for h in systems]
         if self.name == "bleu":
             return fastextract.bleu_stats_many(
-                hyp_lists,
-                ref_lists,
-                tokenize=self.tokenize or default_tokenizer(self.lang),
-                lowercase=self.lowercase,
+                hyp_lists, ref_lists, tokenize=self._tokenizer, lowercase=self.lowercase
             )
         return fastextract.chrf_stats_many(
-            hyp_lists,
-            ref_lists,
-            word_order=2 if self.name == "chrf++" else 0,
-            lowercase=self.lowercase,
+            hyp_lists, ref_lists, word_order=self._word_order, lowercase=self.lowercase
         )
 
     def _fast_stats(
@@ -223,7 +226,7 @@ class MetricSpec:
         if self.name == "ter":
             from .fastter import ter_stats
 
-            asian = self.lang == "zh" and not self.ter_plain
+            asian = self._ter_asian
             return ter_stats(
                 list(hyps),
                 [list(r) for r in refs],
@@ -234,13 +237,10 @@ class MetricSpec:
             )
         if self.name == "bleu":
             fn = fastextract.bleu_stats
-            kw: dict[str, object] = {
-                "tokenize": self.tokenize or default_tokenizer(self.lang),
-                "lowercase": self.lowercase,
-            }
+            kw: dict[str, object] = {"tokenize": self._tokenizer, "lowercase": self.lowercase}
         else:
             fn = fastextract.chrf_stats
-            kw = {"word_order": 2 if self.name == "chrf++" else 0, "lowercase": self.lowercase}
+            kw = {"word_order": self._word_order, "lowercase": self.lowercase}
         if jobs > 1 and len(hyps) >= 4 * _PARALLEL_MIN_SEGMENTS:
             return fastextract.extract_parallel(fn, list(hyps), [list(r) for r in refs], jobs, **kw)
         return fn(list(hyps), [list(r) for r in refs], **kw)
