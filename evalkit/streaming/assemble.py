@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..detect import ScriptShare
-from ..evaluation import StatsOptions, _with_statistics
+from ..evaluation import StatsOptions, _normalization_record, _warnings, _with_statistics
 from ..metrics import MetricSpec
 from ..normalize import Normalizer
 from ..results import Comparison, MetricScore, SystemResult, TestSetResult
@@ -32,21 +32,6 @@ def _metric_score(spec: MetricSpec, chunks: Sequence[np.ndarray], n_refs: int) -
 
 def _share(counts: np.ndarray) -> ScriptShare:
     return ScriptShare(*(int(x) for x in counts))
-
-
-def _warnings(empty: int, script: ScriptShare | None, ref: ScriptShare | None) -> tuple[str, ...]:
-    """evaluate()'s per-system warnings, from counters instead of the lines."""
-    out = []
-    clear = ("simplified", "traditional")
-    if script and ref and ref.verdict in clear and script.verdict in (*clear, "mixed"):
-        if script.verdict != ref.verdict:
-            out.append(
-                f"wrong script: output is {script.verdict}, the reference is "
-                f"{ref.verdict} (normalization hides this in the normalized scores)"
-            )
-    if empty:
-        out.append(f"{empty} empty output segment{'s' if empty != 1 else ''}")
-    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -106,12 +91,7 @@ def _assemble(plan: _Plan, col: _Collector, base: str) -> TestSetResult:
         stats_dict = {**opts.as_dict(), "method": "poisson"}
     else:  # no CI, no paired test: just the deltas
         systems, pairwise = _with_statistics(systems, {}, plan.specs, base, opts)
-    normalization: dict[str, object] = {
-        **plan.norm.as_dict(),
-        "signature": plan.norm.describe(),
-        "requested": plan.requested if isinstance(plan.requested, str) else None,
-        "ref_changed_segments": col.ref_changed,
-    }
+    normalization = _normalization_record(plan.norm, plan.requested, col.ref_changed)
     if plan.n > SAMPLE_LINES:
         normalization["detected_from_segments"] = SAMPLE_LINES
     return TestSetResult(
