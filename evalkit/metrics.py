@@ -264,8 +264,8 @@ class MetricSpec:
         """One score per segment: sentence BLEU (effective order), sentence chrF, sentence TER.
 
         Vectorised with evalkit.scoring, whose formulas equal sacrebleu's per row bit for bit
-        (tests compare them with ``sentence_score``); a Python loop over sacrebleu took ~0.3 s
-        per 2,000-segment system and metric.
+        (tests compare them with ``sentence_score``); a Python loop over sacrebleu's
+        ``_compute_score_from_stats`` took ~11 ms for BLEU on a 2,037-segment system, this ~1.5 ms.
         """
         if len(stats) == 0:
             return np.zeros(0, dtype=np.float64)

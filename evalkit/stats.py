@@ -171,7 +171,8 @@ def _corpus_score(score_fn: ScoreFn, stats: np.ndarray) -> float:
 
 @contextmanager
 def _one_blas_thread() -> Iterator[None]:
-    """BLAS threads fight over the shared cores and make the products 10-18x slower."""
+    """BLAS threads fight over the shared cores: on the 2-core machine, a WMT22-sized product
+    took a median 16 ms with OpenBLAS's 2 threads and 9 ms with one."""
     with threadpool_limits(limits=1, user_api="blas"):
         yield
 
@@ -206,8 +207,8 @@ def _chunk_rows(n_cols: int) -> int:
 
 def _counts(idxs: np.ndarray, n_segments: int, dtype: np.dtype = _F64) -> np.ndarray:
     """Row ``r`` counts the draws of resample ``r``. One small ``bincount`` per row, written
-    straight into the result: 3-5x faster than one flat bincount, which needs two more
-    B × N temporaries (offset indices, int64 counts) and their page faults."""
+    straight into the result: about 2x faster on WMT22-sized draws (1,000 × 2,037) than one
+    flat bincount, which needs two more B × N temporaries (offset indices, int64 counts)."""
     counts = np.empty((idxs.shape[0], n_segments), dtype=dtype)
     for r, row in enumerate(idxs):
         counts[r] = np.bincount(row, minlength=n_segments)
