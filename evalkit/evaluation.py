@@ -79,6 +79,14 @@ class StatsOptions:
     def active(self) -> bool:
         return self.bootstrap > 0 or self.paired != "none"
 
+    @property
+    def paired_samples(self) -> int:
+        """Resamples (bs) or trials (ar) of the paired test; a paired bootstrap with CIs off
+        (``bootstrap=0``) still resamples sacrebleu's default 1,000 times."""
+        if self.paired == "ar":
+            return self.ar_trials
+        return self.bootstrap or 1000
+
     def as_dict(self) -> dict[str, object]:
         return {
             "bootstrap": self.bootstrap,
@@ -408,7 +416,7 @@ def _with_statistics(
         if opts.paired == "ar":
             res = _paired_ar(opts, spec, norm_stats[anchor][m], [norm_stats[o][m] for o in others])
         else:
-            res = resampled(m, opts.bootstrap or 1000).paired(
+            res = resampled(m, opts.paired_samples).paired(
                 column[anchor], [column[o] for o in others], higher_is_better=spec.higher_is_better
             )
         return {

@@ -120,7 +120,7 @@ def run_gate(
         baseline_path=baseline.path,
         released={name: b.system for name, b in baseline.testsets.items()},
         test=f"paired-{stats.paired}",
-        resamples=stats.ar_trials if stats.paired == "ar" else (stats.bootstrap or 1000),
+        resamples=stats.paired_samples,
         seed=stats.seed,
     )
 

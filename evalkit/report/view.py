@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import EvalkitError
-from ..metrics import MetricSpec
 from ..normalize import Normalizer
 from ..render._cells import ALPHA, DECIMALS, LABELS
 from ..results import Comparison, MetricScore, Results, SystemResult, TestSetResult
+from ..scoring import higher_is_better
 from .align import char_runs
 from .explorer import ExplorerView, build_explorer, normalizer_for
 
@@ -305,7 +305,7 @@ def _signature_rows(testsets: Sequence[TestSetView]) -> tuple[SignatureRow, ...]
 
 def _higher_is_better(metric: str) -> bool:
     try:
-        return MetricSpec(name=metric).higher_is_better
+        return higher_is_better(metric)
     except EvalkitError:  # a metric this evalkit does not know (results from a newer one)
         return True
 
