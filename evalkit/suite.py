@@ -326,11 +326,28 @@ def _engine(table: Mapping[str, Any], path: Path) -> EngineConfig:
     return EngineConfig(**kw)
 
 
+def _name_line(path: Path, name: str) -> int | None:
+    """The line of ``name = "<name>"`` in the suite file, to point at it (None if not found)."""
+    pattern = re.compile(r"^\s*name\s*=\s*(\"|')" + re.escape(name) + r"\1")
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return next((i for i, line in enumerate(lines, 1) if pattern.match(line)), None)
+
+
 def _testset(t: Any, index: int, base: Path, path: Path, outputs_dir: Path) -> TestSetSpec:
     where = f"[[testsets]] #{index}"
     _typed(t, dict, where, path)
     _check_keys(t, _TESTSET_KEYS, where, path)
     name = _typed(t.get("name", f"testset{index}"), str, f"{where}.name", path)
+    if not _NAME_RE.match(name):
+        # the name is a folder under reports/: "../x" or "/tmp/x" would write outside it
+        raise ConfigError(
+            f"{where}: invalid test set name {name!r}: must be letters, digits, '_', '-', '.'",
+            path,
+            _name_line(path, name),
+        )
     where = f"test set {name!r}"
     refs = t.get("refs")
     if isinstance(refs, str):
