@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO_ROOT, evalkit_command
+from test_cli import assert_one_line_error
 
 from evalkit.cli import main
 from evalkit.errors import ConfigError, InputError
@@ -30,16 +31,6 @@ def work(tmp_path: Path, fixtures_dir: Path) -> Path:
     shutil.copy(fixtures_dir / "zh-en" / "strong.en", tmp_path / "strong.en")
     shutil.copy(fixtures_dir / "zh-en" / "weak.en", tmp_path / "weak.en")
     return tmp_path
-
-
-def one_line_error(proc: subprocess.CompletedProcess[str], *words: str) -> str:
-    assert proc.returncode == 2, (proc.returncode, proc.stderr)
-    assert "Traceback" not in proc.stderr
-    lines = proc.stderr.splitlines()
-    assert len(lines) == 1, proc.stderr
-    for word in words:
-        assert word in lines[0], (word, lines[0])
-    return lines[0]
 
 
 def run_in_process(
@@ -61,7 +52,7 @@ def test_a_bootstrap_over_the_memory_budget_is_refused_before_allocating(
     # why: a 1,000,000,000 × N index matrix died in NumPy's allocator with a 61-line traceback
     args = ["score", "--ref=ref.en", "strong.en", "weak.en", "--bootstrap=1000000000"]
     proc = run_evalkit(*args, cwd=work)
-    line = one_line_error(proc, "1,000,000,000", "GiB", "resampling budget", "at most")
+    line = assert_one_line_error(proc, "1,000,000,000", "GiB", "resampling budget", "at most")
     assert proc.stdout == ""
     assert f"{RESAMPLE_BUDGET_BYTES / 2**30:g} GiB" in line
 
@@ -106,7 +97,9 @@ def test_a_tokenizer_without_its_package_names_what_to_install(
 # --- damaged inputs: a baseline nested too deeply, a damaged results.json ----------------------
 
 
-def test_a_deeply_nested_baseline_is_a_one_line_error(tmp_path: Path, fixtures_dir: Path) -> None:
+def test_a_deeply_nested_baseline_is_a_assert_one_line_error(
+    tmp_path: Path, fixtures_dir: Path
+) -> None:
     # why: json.loads raised RecursionError, which nothing caught
     nested = tmp_path / "baseline.json"
     nested.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
@@ -121,7 +114,7 @@ def test_gate_with_a_deeply_nested_baseline_exits_2(
     nested = tmp_path / "baseline.json"
     nested.write_text("{" + '"a":{' * 50_000 + "}" * 50_001, encoding="utf-8")
     proc = run_evalkit("gate", fixtures_dir / "gate" / "suite.toml", "--baseline", nested)
-    one_line_error(proc, str(nested), "nested too deeply")
+    assert_one_line_error(proc, str(nested), "nested too deeply")
 
 
 @pytest.fixture(scope="module")
@@ -201,7 +194,9 @@ def test_report_on_a_damaged_results_file_exits_2(
     path = tmp_path / "results.json"
     path.write_text(json.dumps(doc), encoding="utf-8")
     proc = run_evalkit("report", path, "-o", tmp_path / "report.html")
-    one_line_error(proc, str(path), "testsets[0].systems[1].scores.bleu.ci: low 30 > high 20")
+    assert_one_line_error(
+        proc, str(path), "testsets[0].systems[1].scores.bleu.ci: low 30 > high 20"
+    )
     assert not (tmp_path / "report.html").exists()
 
 
@@ -218,7 +213,7 @@ class _FullDevice(io.RawIOBase):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 
-def test_stdout_on_a_full_device_is_a_one_line_error(
+def test_stdout_on_a_full_device_is_a_assert_one_line_error(
     work: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # why: the OSError from the final write was a traceback and exit 1
