@@ -129,8 +129,6 @@ class MetricSpec:
             raise ConfigError(
                 f"unknown tokenizer {self.tokenize!r}.{_did_you_mean(self.tokenize, TOKENIZERS)}"
             )
-        if self.name == "bleu":
-            _check_tokenizer_installed(self._tokenizer)
 
     @property
     def higher_is_better(self) -> bool:
@@ -160,6 +158,7 @@ class MetricSpec:
     def sacrebleu_metric(self) -> BLEU | CHRF | TER:
         """The sacrebleu object that defines this metric (no references cached)."""
         if self.name == "bleu":
+            _check_tokenizer_installed(self._tokenizer)
             return BLEU(tokenize=self._tokenizer, lowercase=self.lowercase, trg_lang=self.lang)
         if self.name in ("chrf", "chrf++"):
             return CHRF(word_order=self._word_order, lowercase=self.lowercase)

@@ -86,7 +86,7 @@ def test_a_tokenizer_without_its_package_names_what_to_install(
     # why: sacrebleu's ImportError/RuntimeError came out as a 75-line traceback
     monkeypatch.setitem(sys.modules, module, None)  # "import module" now fails: not installed
     with pytest.raises(ConfigError, match=rf"{tokenize!r} needs .*{module!r}"):
-        make_metric("bleu", "en", tokenize=tokenize)
+        make_metric("bleu", "en", tokenize=tokenize).sacrebleu_metric  # noqa: B018
     monkeypatch.chdir(work)
     args = ["score", "--ref=ref.en", "strong.en", "--metrics=bleu", f"--tokenize={tokenize}"]
     code, err = run_in_process(args, capsys, monkeypatch)
