@@ -63,22 +63,35 @@ they are applied exactly once, and their idempotence is not promised."""
 _MAX_PASSES = 4
 
 
-def _convert(config: str, text: str) -> str:
-    """Convert ``text``; script-only configs are repeated until nothing changes.
+def _convert(config: str, lines: Sequence[str], only: str | None = None) -> list[str]:
+    """Convert ``lines`` (all, or with ``only`` those holding a character of that script);
+    script-only configs repeat on what is left until nothing changes.
 
     OpenCC's character tables contain short chains (t2s: 薴 → 苧 → 苎), so one pass is not
-    idempotent. Repeating to a fixed point (at most a few passes; chains are short) makes the
-    Normalizer idempotent for script conversion without changing what any word means.
+    idempotent. An explicit config repeats on the lines its last pass changed (a fixed point;
+    chains are short). ``only`` repeats on the lines that still hold a character of that script,
+    so text already converted is never run through OpenCC again: a second t2s pass over
+    Simplified text is not harmless (这块坏布 → 这块坯布). All lines of a pass go to OpenCC in
+    one call, which keeps this fast.
     """
     cc = converter(config)
-    out = cc.convert(text)
-    if config in _VOCABULARY_CONFIGS:
-        return out
-    for _ in range(_MAX_PASSES):
-        again = cc.convert(out)
-        if again == out:
+    out = list(lines)
+    flags = lines_with(out, only) if only else (True,) * len(out)
+    todo = [i for i, f in enumerate(flags) if f]
+    passes = 1 if config in _VOCABULARY_CONFIGS else 1 + _MAX_PASSES
+    for _ in range(passes):
+        if not todo:
             break
-        out = again
+        before = [out[i] for i in todo]
+        after = cc.convert("\n".join(before)).split("\n")
+        if len(after) != len(before):  # a conversion never joins lines; be safe if one did
+            after = [cc.convert(line) for line in before]
+        for i, line in zip(todo, after, strict=True):
+            out[i] = line
+        todo = [i for i, a, b in zip(todo, after, before, strict=True) if a != b]
+        if only and todo:
+            still = lines_with([out[i] for i in todo], only)
+            todo = [i for i, f in zip(todo, still, strict=True) if f]
     return out
 
 
@@ -180,28 +193,16 @@ class Normalizer:
             text = text.translate(_WIDTH_TABLE)
         return text
 
-    def _to_convert(self, lines: Sequence[str]) -> tuple[bool, ...]:
-        """Which lines the OpenCC conversion runs on: all, none, or (auto) the other-script ones."""
-        if self.script is None:
-            return (False,) * len(lines)
-        if self.only_other_script:
-            return lines_with(lines, _OTHER_SCRIPT[self.script])
-        return (True,) * len(lines)
-
     def apply(self, lines: Sequence[str]) -> NormalizedText:
         """Normalize every line; one OpenCC call for all the lines converted keeps this fast."""
         lines = tuple(lines)
         if self.is_identity or not lines:
             none = (False,) * len(lines)
             return NormalizedText(lines, none, none)
-        picked = [i for i, c in enumerate(self._to_convert(lines)) if c]
         converted = list(lines)
-        if picked and self.script is not None:
-            out = _convert(self.script, "\n".join(lines[i] for i in picked)).split("\n")
-            if len(out) != len(picked):  # a conversion never joins lines; be safe if one did
-                out = [_convert(self.script, lines[i]) for i in picked]
-            for i, line in zip(picked, out, strict=True):
-                converted[i] = line
+        if self.script is not None:
+            only = _OTHER_SCRIPT[self.script] if self.only_other_script else None
+            converted = _convert(self.script, lines, only)
         final = [self._fold(line) for line in converted]
         return NormalizedText(
             tuple(final),
