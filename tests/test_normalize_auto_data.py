@@ -136,3 +136,18 @@ def test_streamed_and_in_memory_auto_convert_the_same_segments(tmp_path: Path) -
     for a, b in zip(streamed.systems, memory.systems, strict=True):
         assert a.scores == b.scores and a.raw_scores == b.raw_scores
         assert a.changed_segments == b.changed_segments and a.warnings == b.warnings
+
+
+NTREX = WMT22.parents[1] / "ntrex128"
+
+
+@pytest.mark.shared_data
+@pytest.mark.skipif(not NTREX.is_dir(), reason="needs ../shared/data/ntrex128")
+def test_ntrex_taiwan_text_is_converted_and_its_simplified_twin_is_not() -> None:
+    paths = {"hant": str(NTREX / "zho_Hant.txt"), "hans": str(NTREX / "zho_Hans.txt")}
+    ts = evalkit.load_testset(str(NTREX / "zho_Hans.txt"), paths)
+    tr = evalkit.evaluate(ts, ["bleu"]).testsets[0]
+    assert tr.normalization["converted_segments"] == {"hant": 1984, "hans": 0}
+    assert tr.normalization["ref_converted_segments"] == 0
+    hant = tr.system("hant")
+    assert hant.scores["bleu"].score > hant.raw_scores["bleu"].score + 10
