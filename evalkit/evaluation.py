@@ -9,7 +9,7 @@ significance tests are all computed from those arrays.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -171,6 +171,7 @@ def _evaluate_one(
     specs = [make_metric(m, ts.lang, tokenize=tokenize, ter_plain=ter_plain) for m in metric_names]
     norm_refs = [norm.apply(stream) for stream in ts.refs]
     ref_changed = tuple(any(flags) for flags in zip(*(r.changed for r in norm_refs), strict=True))
+    ref_converted = sum(any(f) for f in zip(*(r.converted for r in norm_refs), strict=True))
     refs_n = [r.lines for r in norm_refs]
 
     systems: list[SystemResult] = []
@@ -201,7 +202,9 @@ def _evaluate_one(
                 raw_scores=_scores(specs, raw_stats, len(ts.refs)),
                 changed_segments=norm_hyps.n_changed,
                 script=script.as_dict() if script else None,
-                warnings=_warnings(sum(not h.strip() for h in hyps), script, ref_script),
+                warnings=_warnings(
+                    sum(not h.strip() for h in hyps), script, ref_script, norm_hyps.n_converted
+                ),
             )
         )
         seg_scores[sys_name] = _segment_scores(specs, norm_stats)
@@ -218,7 +221,13 @@ def _evaluate_one(
         lang=ts.lang,
         segments=ts.n_segments,
         metrics=metric_names,
-        normalization=_normalization_record(norm, normalizer_spec, sum(ref_changed)),
+        normalization=_normalization_record(
+            norm,
+            normalizer_spec,
+            sum(ref_changed),
+            ref_converted,
+            {name: r.n_converted for name, r in normed.items()},
+        ),
         baseline=baseline,
         systems=tuple(systems),
         segment_data=SegmentData(
@@ -237,23 +246,35 @@ def _evaluate_one(
 
 
 def _normalization_record(
-    norm: Normalizer, requested: str | Normalizer | None, ref_changed_segments: int
+    norm: Normalizer,
+    requested: str | Normalizer | None,
+    ref_changed_segments: int,
+    ref_converted_segments: int,
+    converted_segments: Mapping[str, int],
 ) -> dict[str, object]:
-    """A test set's ``normalization`` entry: the normalizer, what was asked for, and how many
-    reference segments it changed (a count, so the streamed path can build it too)."""
+    """A test set's ``normalization`` entry: the normalizer, what was asked for, and per side
+    how many segments it touched (counts, so the streamed path can build it too).
+
+    ``ref_changed_segments``: reference segments any step changed (a segment counts once
+    across references); ``ref_converted_segments`` and ``converted_segments`` (system → count):
+    segments the OpenCC conversion changed, which under ``auto`` are only other-script ones.
+    """
     return {
         **norm.as_dict(),
         "signature": norm.describe(),
         "requested": requested if isinstance(requested, str) else None,
         "ref_changed_segments": ref_changed_segments,
+        "ref_converted_segments": ref_converted_segments,
+        "converted_segments": dict(converted_segments),
     }
 
 
 def _warnings(
-    empty: int, script: ScriptShare | None, ref_script: ScriptShare | None
+    empty: int, script: ScriptShare | None, ref_script: ScriptShare | None, converted: int
 ) -> tuple[str, ...]:
     """What a reader should know before trusting a system's numbers, from its count of empty
-    output segments and its script (counts, so the streamed path can call it too)."""
+    output segments, its script and how many of its segments normalization converted (counts,
+    so the streamed path can call it too)."""
     out = []
     clear = ("simplified", "traditional")
     if (
@@ -263,9 +284,17 @@ def _warnings(
         and script.verdict in (*clear, "mixed")
     ):
         if script.verdict != ref_script.verdict:
+            if converted:
+                plural = "s" if converted != 1 else ""
+                effect = (
+                    f"normalization converted {converted} of its segment{plural}, "
+                    "so the normalized scores hide this"
+                )
+            else:
+                effect = "normalization converted none of its segments, so the scores count it"
             out.append(
                 f"wrong script: output is {script.verdict}, the reference is "
-                f"{ref_script.verdict} (normalization hides this in the normalized scores)"
+                f"{ref_script.verdict} ({effect})"
             )
     if empty:
         out.append(f"{empty} empty output segment{'s' if empty != 1 else ''}")

@@ -254,7 +254,10 @@ def test_the_committed_baseline_is_what_evalkit_baseline_writes(
     assert written == committed
     en_zh = committed["testsets"]["en-zh"]
     assert en_zh["output"] == (GATE / "en-zh/released.zh").read_text("utf-8").splitlines()
-    assert en_zh["segments"] == 12 and en_zh["normalization"] == "opencc:t2s|punct:no|width:no"
+    assert (
+        en_zh["segments"] == 12
+        and en_zh["normalization"] == "opencc:t2s-if-traditional|punct:no|width:no"
+    )
     assert "tok:zh" in en_zh["scores"]["bleu"]["signature"]
 
 
@@ -344,7 +347,7 @@ MISMATCHES = {
     ),
     "normalization": (
         lambda: suite_text(normalize="none"),
-        "en-zh: normalization differs: baseline opencc:t2s, now opencc:none",
+        "en-zh: normalization differs: baseline opencc:t2s-if-traditional, now opencc:none",
     ),
     "missing test set": (
         with_extra_testset,
