@@ -149,7 +149,7 @@ class StatsOptions:
             out.append(
                 f"with {n:,} {self.paired_unit} the smallest possible p-value is "
                 f"1/({n}+1) = {p:.4f}, so no difference can be significant at p < {alpha:g}; "
-                f"use {samples_needed(alpha):,} or more"
+                f"use at least {samples_needed(alpha):,}"
             )
         return tuple(out)
 
