@@ -274,6 +274,18 @@ def test_a_ter_floor_written_min_exits_2_naming_the_line_and_max(
     )
 
 
+def test_the_readme_gate_example_is_a_valid_gate(tmp_path: Path) -> None:
+    readme = (FIXTURES.parent / "README.md").read_text("utf-8")
+    section = readme.split("## CI regression gate", 1)[1]
+    example = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    text = suite_text(gate=example).replace("reworded = ", "nightly = ")  # its candidate
+    path = tmp_path / "suite.toml"
+    path.write_text(text, encoding="utf-8")
+    config = load_gate_config(load_suite(path))
+    limits = {r.metric: (r.min, r.max) for r in config.rules if r.max_drop is None}
+    assert limits == {"bleu": (40.0, None), "ter": (None, 60.0)}
+
+
 def test_a_limit_in_the_wrong_direction_is_refused_when_built_in_code() -> None:
     with pytest.raises(ConfigError, match="rule 'c': ter is lower-is-better.*max = 60"):
         GateRule("c", metric="ter", min=60.0)
