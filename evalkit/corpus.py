@@ -15,10 +15,11 @@ from pathlib import Path
 from ._io import read_lines
 from .errors import ConfigError, InputError
 
-__all__ = ["TestSet", "detect_lang", "load_testset", "parse_system_arg"]
+__all__ = ["TestSet", "detect_lang", "lang_mismatch", "load_testset", "parse_system_arg"]
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+\-]*$")
 _CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_RE = re.compile(r"[A-Za-z\u00c0-\u024f]")
 
 
 @dataclass(frozen=True)
@@ -49,12 +50,37 @@ class TestSet:
         return self.baseline or next(iter(self.systems))
 
 
-def detect_lang(lines: Iterable[str]) -> str:
-    """``zh`` when at least a fifth of the non-space characters are Han, else ``en``."""
+def _shares(lines: Iterable[str]) -> tuple[float, float]:
+    """(Han, Latin-letter) shares of the non-space characters (0.0 for an empty text)."""
     text = "".join(lines)
     total = sum(map(len, text.split()))  # str.split() drops exactly the isspace() characters
-    han = len(_CJK_RE.findall(text))
-    return "zh" if total and han / total >= 0.2 else "en"
+    if not total:
+        return 0.0, 0.0
+    return len(_CJK_RE.findall(text)) / total, len(_LATIN_RE.findall(text)) / total
+
+
+def detect_lang(lines: Iterable[str]) -> str:
+    """``zh`` when at least a fifth of the non-space characters are Han, else ``en``."""
+    return "zh" if _shares(lines)[0] >= 0.2 else "en"
+
+
+def lang_mismatch(lines: Iterable[str], lang: str) -> str | None:
+    """Why a reference looks written in another language than the target ``lang`` given for
+    it, else None: mostly (over half) Han characters for ``en``, mostly Latin letters for
+    ``zh``. A wrong target language picks the wrong BLEU tokenizer and TER settings, so the
+    numbers stop meaning what sacrebleu's would for that language."""
+    han, latin = _shares(lines)
+    if lang == "en" and han > 0.5:
+        return (
+            f"the target language is en, but {han:.0%} of its non-space characters are Han "
+            "(Chinese: lang zh?)"
+        )
+    if lang == "zh" and latin > 0.5:
+        return (
+            f"the target language is zh, but {latin:.0%} of its non-space characters are Latin "
+            f"letters and {han:.0%} Han (English: lang en?)"
+        )
+    return None
 
 
 def parse_system_arg(arg: str) -> tuple[str, str]:

@@ -9,6 +9,7 @@ significance tests are all computed from those arrays.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -37,7 +38,18 @@ from .stats import (
     paired_approximate_randomization,
 )
 
-__all__ = ["DEFAULT_METRICS", "PAIRED_TESTS", "StatsOptions", "evaluate", "versions"]
+__all__ = [
+    "DEFAULT_BOOTSTRAP",
+    "DEFAULT_CONFIDENCE",
+    "DEFAULT_METRICS",
+    "DEFAULT_PAIRED",
+    "PAIRED_TESTS",
+    "StatsOptions",
+    "evaluate",
+    "samples_needed",
+    "smallest_p_value",
+    "versions",
+]
 
 DEFAULT_METRICS: tuple[str, ...] = ("bleu", "chrf", "chrf++", "ter")
 
@@ -55,18 +67,45 @@ def versions() -> dict[str, str | None]:
 
 PAIRED_TESTS = ("bs", "ar", "none")
 
+DEFAULT_BOOTSTRAP = 1000
+"""Bootstrap resamples for CIs, and of the paired bootstrap (sacrebleu's default for both)."""
+DEFAULT_PAIRED = "bs"
+"""Every system is compared with the baseline by a paired bootstrap unless asked otherwise."""
+DEFAULT_CONFIDENCE = 0.95
+
+
+def smallest_p_value(samples: int, decimals: int | None = None) -> float:
+    """The smallest p-value a paired test with ``samples`` resamples (bs) or trials (ar) can
+    give: ``(0 + 1) / (samples + 1)``, evalkit.stats' (and sacrebleu's) p-value when no draw is
+    as extreme as the observed difference. ``decimals``: as printed with that many."""
+    p = 1 / (samples + 1)
+    return p if decimals is None else float(f"{p:.{decimals}f}")
+
+
+def samples_needed(alpha: float, decimals: int | None = None) -> int:
+    """The fewest resamples or trials whose smallest p-value (as printed with ``decimals``)
+    is below ``alpha``: below it no difference can ever be called significant."""
+    n = max(1, math.floor(1 / alpha) - 1)
+    while smallest_p_value(n, decimals) >= alpha:
+        n += 1
+    return n
+
 
 @dataclass(frozen=True)
 class StatsOptions:
     """What uncertainty to compute. ``bootstrap`` resamples give each score a CI (0: none);
     ``paired`` compares every system with the baseline (``bs``: paired bootstrap, ``ar``:
-    approximate randomization); ``pairwise`` runs that test for every pair of systems."""
+    approximate randomization, ``none``); ``pairwise`` runs that test for every pair of systems.
 
-    bootstrap: int = 0
-    paired: str = "none"
+    The defaults are the command line's (1,000-resample 95% CIs, paired bootstrap vs the
+    baseline, seed 12345): ``evaluate()`` without ``stats`` and ``evalkit score`` agree.
+    """
+
+    bootstrap: int = DEFAULT_BOOTSTRAP
+    paired: str = DEFAULT_PAIRED
     pairwise: bool = False
     seed: int = DEFAULT_SEED
-    confidence: float = 0.95
+    confidence: float = DEFAULT_CONFIDENCE
     ar_trials: int = 10_000
 
     def __post_init__(self) -> None:
@@ -85,7 +124,34 @@ class StatsOptions:
         (``bootstrap=0``) still resamples sacrebleu's default 1,000 times."""
         if self.paired == "ar":
             return self.ar_trials
-        return self.bootstrap or 1000
+        return self.bootstrap or DEFAULT_BOOTSTRAP
+
+    @property
+    def paired_unit(self) -> str:
+        """``paired-bs resamples`` / ``paired-ar trials``: what :attr:`paired_samples` counts."""
+        return f"paired-{self.paired} {'trials' if self.paired == 'ar' else 'resamples'}"
+
+    def warnings(self, alpha: float) -> tuple[str, ...]:
+        """What a reader of p-values at level ``alpha`` must know about these settings (the
+        CLI prints them): a paired bootstrap drawing resamples although ``bootstrap`` is 0, and
+        too few resamples or trials for any p-value to get below ``alpha``."""
+        if self.paired == "none":
+            return ()
+        out = []
+        n = self.paired_samples
+        if self.paired == "bs" and self.bootstrap == 0:
+            out.append(
+                f"bootstrap 0 turns confidence intervals off; the paired bootstrap still draws "
+                f"{n:,} resamples"
+            )
+        p = smallest_p_value(n)
+        if p >= alpha:
+            out.append(
+                f"with {n:,} {self.paired_unit} the smallest possible p-value is "
+                f"1/({n}+1) = {p:.4f}, so no difference can be significant at p < {alpha:g}; "
+                f"use at least {samples_needed(alpha):,}"
+            )
+        return tuple(out)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -95,6 +161,10 @@ class StatsOptions:
             "seed": self.seed,
             "confidence": self.confidence,
             "ar_trials": self.ar_trials if self.paired == "ar" else None,
+            # said only when it is not `bootstrap`: CIs off, the paired bootstrap still draws
+            "paired_resamples": self.paired_samples
+            if self.paired == "bs" and not self.bootstrap
+            else None,
         }
 
 
@@ -127,6 +197,10 @@ def evaluate(
     ``"none"``, an OpenCC config name, or a :class:`Normalizer`. Scores are reported both raw
     and normalized; normalization is applied to references and candidates alike. With a
     ``cache``, statistics already extracted for identical inputs are reused.
+
+    ``stats`` defaults to ``StatsOptions()``, the command line's settings: 1,000-resample 95%
+    CIs and a paired bootstrap of every system against the baseline, seeded
+    (``StatsOptions(0, "none")`` computes neither).
     """
     sets = [testsets] if isinstance(testsets, TestSet) else list(testsets)
     names = parse_metric_names(metrics)

@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from .corpus import TestSet, load_testset
 from .errors import ConfigError
+from .evaluation import DEFAULT_BOOTSTRAP, DEFAULT_CONFIDENCE, DEFAULT_PAIRED
 from .metrics import parse_metric_names
+from .stats import DEFAULT_SEED
 from .translators import TranslatorConfig, parse_translator
 
 if TYPE_CHECKING:
@@ -139,10 +141,10 @@ class SuiteConfig:
     punct: bool = False
     tokenize: str | None = None
     ter_plain: bool = False
-    bootstrap: int = 1000
-    paired: str = "bs"
-    seed: int = 12345
-    confidence: float = 0.95
+    bootstrap: int = DEFAULT_BOOTSTRAP  # the statistics defaults are StatsOptions' own
+    paired: str = DEFAULT_PAIRED
+    seed: int = DEFAULT_SEED
+    confidence: float = DEFAULT_CONFIDENCE
     output: Path | None = None
     gate: Mapping[str, Any] = field(default_factory=dict)
     engine: EngineConfig = field(default_factory=EngineConfig)

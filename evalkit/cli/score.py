@@ -186,17 +186,19 @@ def score(
     else:
         from ..cache import StatsCache
         from ..corpus import load_testset
-        from ..evaluation import evaluate
+        from ..evaluation import StatsOptions, evaluate
         from ..metrics import parse_metric_names
 
         names = parse_metric_names(metrics)
+        default = StatsOptions()  # the API's defaults are the command line's
         opts = _stats_options(
-            1000 if bootstrap is None else bootstrap,
-            paired or "bs",
+            default.bootstrap if bootstrap is None else bootstrap,
+            paired or default.paired,
             paired_test,
-            12345 if seed is None else seed,
-            confidence or 0.95,
+            default.seed if seed is None else seed,
+            confidence or default.confidence,
         )
+        _warn_settings(opts)
         scoring: dict[str, Any] = {
             "metrics": names,
             "normalizer": normalize,
@@ -221,6 +223,8 @@ def score(
             )
         else:
             ts = load_testset(list(refs), list(hyps), sources=source, lang=lang, baseline=baseline)
+            if lang:
+                _warn_lang(refs[0], ts.refs[0], lang)
             cache = StatsCache(cache_dir) if cache_dir else None
             with _progress(len(ts.systems) + 2) as step:
                 results = evaluate(ts, cache=cache, progress=step, **scoring)
@@ -236,6 +240,28 @@ def score(
 
         write_report(results, report_path)
     _emit(rendered, output)
+
+
+def _warn(message: str) -> None:
+    click.echo(f"evalkit: warning: {message}", err=True)
+
+
+def _warn_settings(opts: Any) -> None:
+    """Say on stderr when the statistics settings make the p-values less than they look
+    (too few resamples to ever reach the * level; resamples drawn although --bootstrap 0)."""
+    from ..render._cells import ALPHA
+
+    for message in opts.warnings(ALPHA):
+        _warn(message)
+
+
+def _warn_lang(path: str, lines: Any, lang: str) -> None:
+    """Warn when a reference does not look written in the target language given for it."""
+    from ..corpus import lang_mismatch
+
+    problem = lang_mismatch(lines, lang)
+    if problem:
+        _warn(f"{path}: {problem}")
 
 
 def _hyp_paths(hyps: tuple[str, ...]) -> list[str]:
