@@ -57,7 +57,7 @@ def test_defaults_on_wmt22_en_zh_equal_sacrebleu_where_no_segment_is_converted(
         if any(flags):
             converted[s.name] = sum(flags)
         else:  # nothing converted on either side: the normalized statistics are the raw ones
-            assert s.scores == s.raw_scores, s.name
+            assert _values(s.scores) == _values(s.raw_scores), s.name
         for m, metric in metrics.items():
             raw = metric.corpus_score(hyps, None).score
             assert round(s.raw_scores[m].score, 4) == round(raw, 4), (s.name, m)
@@ -92,7 +92,8 @@ def test_defaults_give_sacrebleus_ter_on_a_wmt22_slice_with_and_without_conversi
             ter.corpus_score(normalized, [list(ts.refs[0])]).score, 4
         )
     huawei = tr.system("HuaweiTSC")
-    assert huawei.changed_segments == 0 and huawei.scores == huawei.raw_scores
+    assert huawei.changed_segments == 0
+    assert _values(huawei.scores) == _values(huawei.raw_scores)
     assert tr.system("Online-G").changed_segments == 1
 
 
@@ -151,3 +152,8 @@ def test_ntrex_taiwan_text_is_converted_and_its_simplified_twin_is_not() -> None
     assert tr.normalization["ref_converted_segments"] == 0
     hant = tr.system("hant")
     assert hant.scores["bleu"].score > hant.raw_scores["bleu"].score + 10
+
+
+def _values(scores: dict) -> dict[str, float]:
+    """metric → corpus score: raw scores carry no CI, so compare the numbers themselves."""
+    return {m: v.score for m, v in scores.items()}
