@@ -251,3 +251,27 @@ def test_ter_refuses_a_segment_over_its_word_cap_instead_of_exhausting_memory(
         ter.extract_stats(["x", word * 6], [["y", "z"]], engine=engine)
     with pytest.raises(InputError, match="at most 5 per hypothesis or reference"):
         ter.extract_stats(["x"], [[word * 6]], engine=engine)
+
+
+def test_a_suite_sets_the_segment_length_limit(work: Path) -> None:
+    from evalkit.errors import ConfigError
+    from evalkit.suite import load_suite
+
+    def suite(setting: str) -> Path:
+        path = work / "suite.toml"
+        path.write_text(
+            f'[suite]\nname = "s"\n{setting}\n'
+            '[[testsets]]\nname = "t"\nrefs = ["ref.zh"]\nsystems = { strong = "strong.zh" }\n',
+            encoding="utf-8",
+        )
+        return path
+
+    texts = [(work / f).read_text(encoding="utf-8") for f in ("ref.zh", "strong.zh")]
+    longest = max(len(line) for text in texts for line in text.splitlines())
+    load_suite(suite("")).testsets[0].load()  # the default holds every fixture line
+    with pytest.raises(InputError, match="segment length limit of 5 characters") as info:
+        load_suite(suite("max_segment_chars = 5")).testsets[0].load()
+    assert info.value.path == str(work / "ref.zh") and info.value.line == 1
+    load_suite(suite(f"max_segment_chars = {longest}")).testsets[0].load()
+    with pytest.raises(ConfigError, match="max_segment_chars must be >= 1"):
+        load_suite(suite("max_segment_chars = 0"))
