@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._io import read_lines
+from ._io import DEFAULT_MAX_SEGMENT_CHARS, InputFile, read_input
 from .errors import ConfigError, InputError
 
 __all__ = ["TestSet", "detect_lang", "lang_mismatch", "load_testset", "parse_system_arg"]
@@ -104,42 +104,55 @@ def parse_system_arg(arg: str) -> tuple[str, str]:
     return name or arg, arg
 
 
+Input = str | os.PathLike[str] | InputFile
+"""A file to read, or one already read once (:class:`evalkit._io.InputFile`)."""
+
+
 def load_testset(
-    refs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
-    systems: Mapping[str, str | os.PathLike[str]] | Sequence[str] | str | os.PathLike[str],
+    refs: Input | Sequence[Input],
+    systems: Mapping[str, Input] | Sequence[str] | Input,
     *,
-    sources: str | os.PathLike[str] | None = None,
+    sources: Input | None = None,
     lang: str | None = None,
     name: str | None = None,
     baseline: str | None = None,
+    max_segment_chars: int = DEFAULT_MAX_SEGMENT_CHARS,
 ) -> TestSet:
     """Read references, candidates and optional sources; check that every file lines up.
 
     ``systems`` is ``{name: path}``, a list of ``PATH`` / ``NAME=PATH`` strings, or one of them.
-    ``lang`` (the target language) is detected from the first reference when omitted.
+    Any path may be an :class:`~evalkit._io.InputFile` already read (a FIFO cannot be read
+    twice); the others are read once each, with ``max_segment_chars`` characters per line at
+    most. ``lang`` (the target language) is detected from the first reference when omitted.
     """
     ref_paths, pairs = _inputs(refs, systems)
-    ref_streams = [read_lines(p) for p in ref_paths]
+
+    def read(p: Input) -> InputFile:
+        return p if isinstance(p, InputFile) else read_input(p, max_segment_chars=max_segment_chars)
+
+    ref_files = [read(p) for p in ref_paths]
+    ref_streams = [f.lines for f in ref_files]
+    first = _named(ref_paths[0])
     n = len(ref_streams[0])
     for path, stream in zip(ref_paths[1:], ref_streams[1:], strict=True):
-        _check_count(path, len(stream), ref_paths[0], n, "reference")
+        _check_count(_named(path), len(stream), first, n, "reference")
     src_lines = None
     if sources is not None:
-        src_lines = read_lines(sources)
-        _check_count(sources, len(src_lines), ref_paths[0], n, "source")
+        src_lines = read(sources).lines
+        _check_count(_named(sources), len(src_lines), first, n, "source")
     hyps: dict[str, tuple[str, ...]] = {}
-    paths: dict[str, str] = {f"ref{k}": str(p) for k, p in enumerate(ref_paths)}
+    paths: dict[str, str] = {f"ref{k}": _named(p) for k, p in enumerate(ref_paths)}
     if sources is not None:
-        paths["source"] = str(sources)
+        paths["source"] = _named(sources)
     for sys_name, path in pairs:
-        lines = read_lines(path)
-        _check_count(path, len(lines), ref_paths[0], n, "candidate")
+        lines = read(path).lines
+        _check_count(_named(path), len(lines), first, n, "candidate")
         hyps[sys_name] = lines
-        paths[f"system:{sys_name}"] = str(path)
+        paths[f"system:{sys_name}"] = _named(path)
 
     lang = _check_target(lang or detect_lang(ref_streams[0]), baseline, hyps)
     return TestSet(
-        name=name or Path(ref_paths[0]).stem,
+        name=name or Path(first).stem,
         lang=lang,
         refs=tuple(ref_streams),
         systems=hyps,
@@ -149,12 +162,17 @@ def load_testset(
     )
 
 
+def _named(path: Input) -> str:
+    """How an input is named in messages and results: the path as given."""
+    return path.path if isinstance(path, InputFile) else str(path)
+
+
 def _inputs(
-    refs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
-    systems: Mapping[str, str | os.PathLike[str]] | Sequence[str] | str | os.PathLike[str],
-) -> tuple[list[str | os.PathLike[str]], list[tuple[str, str]]]:
+    refs: Input | Sequence[Input],
+    systems: Mapping[str, Input] | Sequence[str] | Input,
+) -> tuple[list[Input], list[tuple[str, Input]]]:
     """Reference paths and (name, path) systems, with the errors every loader shares."""
-    ref_paths = [refs] if isinstance(refs, str | os.PathLike) else list(refs)
+    ref_paths = [refs] if isinstance(refs, str | os.PathLike | InputFile) else list(refs)
     if not ref_paths:
         raise ConfigError("at least one reference file is required")
     pairs = _system_pairs(systems)
@@ -175,12 +193,14 @@ def _check_target(lang: str, baseline: str | None, systems: Iterable[str]) -> st
 
 
 def _system_pairs(
-    systems: Mapping[str, str | os.PathLike[str]] | Sequence[str] | str | os.PathLike[str],
-) -> list[tuple[str, str]]:
+    systems: Mapping[str, Input] | Sequence[str] | Input,
+) -> list[tuple[str, Input]]:
+    if isinstance(systems, InputFile):
+        systems = {Path(systems.path).stem: systems}
     if isinstance(systems, str | os.PathLike):
         systems = [os.fspath(systems)]  # one file, not a sequence of one-character paths
-    pairs = (
-        [(str(k), str(v)) for k, v in systems.items()]
+    pairs: list[tuple[str, Input]] = (
+        [(str(k), v if isinstance(v, InputFile) else str(v)) for k, v in systems.items()]
         if isinstance(systems, Mapping)
         else [parse_system_arg(str(s)) for s in systems]
     )
@@ -188,10 +208,10 @@ def _system_pairs(
     for sys_name, path in pairs:
         if sys_name in seen:
             raise ConfigError(
-                f"duplicate system name {sys_name!r} ({seen[sys_name]} and {path}); "
+                f"duplicate system name {sys_name!r} ({seen[sys_name]} and {_named(path)}); "
                 "name them with NAME=PATH"
             )
-        seen[sys_name] = path
+        seen[sys_name] = _named(path)
     return pairs
 
 

@@ -277,6 +277,11 @@ class MetricSpec:
 
     def _sacrebleu_stats(self, hyps: Sequence[str], refs: Sequence[Sequence[str]]) -> np.ndarray:
         metric = self.sacrebleu_metric
+        if self.name == "ter":  # bounded memory: sacrebleu's TER has no length cap of its own
+            from .fastter import check_ter_lengths
+
+            asian = self._ter_asian
+            check_ter_lengths(hyps, refs, (asian, False, asian, False))
         rows = metric._extract_corpus_statistics(list(hyps), [list(r) for r in refs])
         dtype = np.float64 if self.name == "ter" else np.int64
         width = len(rows[0]) if rows else 0

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._io import DEFAULT_MAX_SEGMENT_CHARS
 from .corpus import TestSet, load_testset
 from .errors import ConfigError
 from .evaluation import DEFAULT_BOOTSTRAP, DEFAULT_CONFIDENCE, DEFAULT_PAIRED
@@ -57,6 +58,7 @@ _SUITE_KEYS = {
     "confidence",
     "output",
     "description",
+    "max_segment_chars",
 }
 _TESTSET_KEYS = {"name", "lang", "source", "refs", "systems", "baseline"}
 _TOP_KEYS = {"suite", "testsets", "gate", "engine"}
@@ -89,6 +91,7 @@ class TestSetSpec:
     systems: tuple[SystemSpec, ...]
     source: Path | None = None
     baseline: str | None = None
+    max_segment_chars: int = DEFAULT_MAX_SEGMENT_CHARS  # [suite].max_segment_chars
 
     @property
     def translators(self) -> tuple[SystemSpec, ...]:
@@ -108,6 +111,7 @@ class TestSetSpec:
             lang=self.lang,
             name=self.name,
             baseline=self.baseline,
+            max_segment_chars=self.max_segment_chars,
         )
 
 
@@ -289,6 +293,11 @@ def _build(data: Mapping[str, Any], path: Path) -> SuiteConfig:
             kwargs[key] = _typed(suite[key], kind, f"[suite].{key}", path)
     if output is not None:
         kwargs["output"] = output
+    if "max_segment_chars" in suite:
+        limit = _typed(suite["max_segment_chars"], int, "[suite].max_segment_chars", path)
+        if limit < 1:
+            raise ConfigError(f"[suite].max_segment_chars must be >= 1, got {limit}", path)
+        testsets = tuple(dataclasses.replace(ts, max_segment_chars=limit) for ts in testsets)
     gate = _typed(data.get("gate", {}), dict, "[gate]", path)
     engine = _engine(_typed(data.get("engine", {}), dict, "[engine]", path), path)
     return SuiteConfig(name=name, path=path, testsets=testsets, gate=gate, engine=engine, **kwargs)
