@@ -82,7 +82,7 @@ def _pairwise(ts: TestSetResult, metric: str) -> Table:
 
 def _impact(ts: TestSetResult) -> Table:
     table = Table(
-        title=f"{ts.name}: normalization impact (raw → normalized)",
+        title=f"{ts.name}: normalization impact (raw → normalized where the printed score moved)",
         box=box.SIMPLE_HEAD,
         title_justify="left",
     )

@@ -579,19 +579,24 @@ def _score(scores: Mapping[str, MetricScore], key: str) -> float | None:
     return None if s is None else s.score
 
 
-def _gain_cell(sr: SystemResult, h: MetricHead) -> DeltaCell:
-    """How far normalization moved the score as printed (so it agrees with the arrow)."""
+def _raw_and_normalized(sr: SystemResult, h: MetricHead) -> tuple[float, float] | None:
     raw, new = _score(sr.raw_scores, h.key), _score(sr.scores, h.key)
     if raw is None or new is None or not (math.isfinite(raw) and math.isfinite(new)):
+        return None
+    return raw, new
+
+
+def _gain_cell(sr: SystemResult, h: MetricHead) -> DeltaCell:
+    """How far normalization moved the score as printed (so it agrees with the arrow)."""
+    pair = _raw_and_normalized(sr, h)
+    if pair is None:
         return delta_cell(None, h.higher_is_better, "")
-    return DeltaCell(fmt_gain(raw, new), "", "", "", "", _sort_key(new - raw))
+    return DeltaCell(fmt_gain(*pair), "", "", "", "", _sort_key(pair[1] - pair[0]))
 
 
 def _moved(sr: SystemResult, h: MetricHead) -> bool:
-    raw, new = _score(sr.raw_scores, h.key), _score(sr.scores, h.key)
-    if raw is None or new is None or not (math.isfinite(raw) and math.isfinite(new)):
-        return False
-    return moved(raw, new)
+    pair = _raw_and_normalized(sr, h)
+    return pair is not None and moved(*pair)
 
 
 def length_of(text: str, lang: str) -> int:
