@@ -403,7 +403,6 @@ def _apply_statistics(
             pairwise[m] = {n: {} for n in names}
         for anchor in names if matrix else [baseline]:
             others = [n for n in names if n != anchor]
-
             delta = {o: scores[o][m].score - scores[anchor][m].score for o in others}
             # Equal statistics give equal scores: only a zero delta needs the array comparison.
             twins = [o for o in others if delta[o] == 0 and same(m, o, anchor)]
