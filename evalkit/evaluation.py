@@ -439,13 +439,38 @@ def _paired_ar(
 
 
 Pairwise = dict[str, dict[str, dict[str, Comparison]]]
-"""metric → anchor system → other system → Comparison (other − anchor)."""
+"""metric → row system → column system → Comparison of row against col (row − col, tested with
+col as the baseline): the orientation :mod:`evalkit.results` defines for ``pairwise``."""
 
 CiFn = Callable[[str, MetricSpec], tuple[float, float, float]]
 """(system, metric) → (low, high, mean) of the bootstrap scores."""
 
 CompareFn = Callable[[MetricSpec, str, list[str]], dict[str, Comparison]]
 """(metric, anchor, others) → paired-test Comparison of each other system with the anchor."""
+
+SameFn = Callable[[str, str, str], bool]
+"""(metric, system, other) → whether the two systems' statistics for the metric are equal."""
+
+
+def _same_statistics(get: Callable[[str, str], np.ndarray | Sequence[np.ndarray]]) -> SameFn:
+    """A :data:`SameFn` over statistics given whole or as row chunks by ``get(system, metric)``.
+
+    Equal statistics, not equal texts, decide: the paired tests only see statistics, and on
+    equal ones every resampled difference is 0, so sacrebleu's p-value is its floor 1/(B+1)
+    ("significant") whatever the texts. Outputs equal after normalization always qualify; so
+    do outputs a metric cannot tell apart. Compared chunk by chunk when the chunks line up (the
+    streamed path never joins millions of rows just to compare them).
+    """
+
+    def same(metric: str, a: str, b: str) -> bool:
+        xs, ys = get(a, metric), get(b, metric)
+        xs = [xs] if isinstance(xs, np.ndarray) else list(xs)
+        ys = [ys] if isinstance(ys, np.ndarray) else list(ys)
+        if [x.shape for x in xs] == [y.shape for y in ys]:
+            return all(np.array_equal(x, y) for x, y in zip(xs, ys, strict=True))
+        return np.array_equal(np.concatenate(xs), np.concatenate(ys))
+
+    return same
 
 
 def _apply_statistics(
@@ -455,17 +480,21 @@ def _apply_statistics(
     opts: StatsOptions,
     ci: CiFn,
     compare: CompareFn,
+    same: SameFn,
 ) -> tuple[list[SystemResult], Pairwise]:
     """Put CIs into the scores and comparisons into ``vs_baseline`` (and the pairwise matrix).
 
     Shared by the in-memory path and the streamed one, which differ only in how a CI and a
-    paired test are computed. With no paired test the comparison is the plain delta.
+    paired test are computed. With no paired test the comparison is the plain delta. A system
+    whose statistics equal the anchor's is not tested: its comparison says ``identical``. Each
+    matrix cell ``pairwise[m][row][col]`` is the test of ``row`` with ``col`` as the baseline.
     """
     names = [s.name for s in systems]
     scores = {s.name: dict(s.scores) for s in systems}
     vs: dict[str, dict[str, Comparison]] = {n: {} for n in names}
     pairwise: Pairwise = {}
     test = opts.paired != "none"
+    matrix = opts.pairwise and test
     for spec in specs:
         m = spec.name
         if opts.bootstrap > 0:
@@ -473,17 +502,24 @@ def _apply_statistics(
                 low, high, mean = ci(n, spec)
                 old = scores[n][m]
                 scores[n][m] = MetricScore(old.score, old.signature, (low, high), mean)
-        for anchor in names if (opts.pairwise and test) else [baseline]:
+        if matrix:
+            pairwise[m] = {n: {} for n in names}
+        for anchor in names if matrix else [baseline]:
             others = [n for n in names if n != anchor]
+            delta = {o: scores[o][m].score - scores[anchor][m].score for o in others}
+            # Equal statistics give equal scores: only a zero delta needs the array comparison.
+            twins = [o for o in others if delta[o] == 0 and same(m, o, anchor)]
+            tested = [o for o in others if o not in twins]
             if test:
-                cmps = compare(spec, anchor, others)
+                cmps = compare(spec, anchor, tested) if tested else {}
             else:
-                cmps = {o: Comparison(scores[o][m].score - scores[anchor][m].score) for o in others}
-            if anchor == baseline:
-                for o, c in cmps.items():
-                    vs[o][m] = c
-            if opts.pairwise and test:
-                pairwise.setdefault(m, {})[anchor] = cmps
+                cmps = {o: Comparison(delta[o]) for o in tested}
+            cmps.update({o: Comparison(delta[o], identical=True) for o in twins})
+            for o in others:
+                if anchor == baseline:
+                    vs[o][m] = cmps[o]
+                if matrix:
+                    pairwise[m][o][anchor] = cmps[o]
     out = [replace(s, scores=scores[s.name], vs_baseline=vs[s.name]) for s in systems]
     return out, pairwise
 
@@ -494,9 +530,12 @@ def _with_statistics(
     specs: Sequence[MetricSpec],
     baseline: str,
     opts: StatsOptions,
+    same: SameFn | None = None,
 ) -> tuple[list[SystemResult], Pairwise]:
     """Bootstrap CIs and paired tests from the extracted (normalized) statistics, given as
     system → metric → ``N × d`` array; with no statistics requested, just the deltas.
+    ``same`` tells identical systems apart when ``norm_stats`` is not given (default: compare
+    the arrays of ``norm_stats``).
 
     CIs and paired bootstrap tests draw the same resamples, so each metric is resampled and
     scored once for all systems and every CI and test reads those scores.
@@ -527,4 +566,6 @@ def _with_statistics(
             for o, r in zip(others, res, strict=True)
         }
 
-    return _apply_statistics(systems, specs, baseline, opts, ci, compare)
+    if same is None:
+        same = _same_statistics(lambda system, metric: norm_stats[system][metric])
+    return _apply_statistics(systems, specs, baseline, opts, ci, compare, same)

@@ -4,8 +4,26 @@ Everything downstream (terminal tables, CSV, the gate, the HTML report) reads a 
 nothing downstream recomputes a score. The JSON form carries the segment texts and per-segment
 scores too, so ``evalkit report results.json`` can rebuild the full report from the file alone.
 
+The pairwise matrix has one orientation everywhere (JSON, pandas, every renderer)::
+
+    pairwise[metric][row][col] = Comparison(delta = score(row) − score(col), p_value)
+
+the paired test run with ``col`` as its baseline and ``row`` as the system (what
+``sacrebleu --paired-bs`` prints for system ``row`` against baseline ``col``), so a row reads like
+``vs_baseline``: ``system.vs_baseline[m]`` is ``pairwise[m][system][baseline]``. The matrix holds
+every ordered pair of distinct systems: deltas are antisymmetric and p-values symmetric (sacrebleu's
+paired bootstrap and randomization tests use ``|Δ|``, so swapping the baseline gives the same p).
+
+A system whose statistics for a metric equal the other system's exactly (same segment statistics,
+so the same outputs after normalization as far as the metric can see) is not tested: no test can
+tell the two apart and sacrebleu's p-value would be its floor 1/(B+1), a false "significant". Its
+:class:`Comparison` says ``identical`` with delta 0 and no p-value.
+
 Schema versions:
-    1 — first release: testsets → systems → scores / raw_scores / vs_baseline, plus segments.
+    1 — first release: testsets → systems → scores / raw_scores / vs_baseline, plus segments;
+        ``pairwise[m][anchor][other]`` held other − anchor (the transpose of today's matrix).
+    2 — ``pairwise[m][row][col]`` = row − col; ``Comparison.identical``. Version 1 files are
+        still read: their matrix is transposed on reading, so it means what version 2 means.
 """
 
 from __future__ import annotations
@@ -22,8 +40,10 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "READABLE_SCHEMAS",
     "SCHEMA_VERSION",
     "Comparison",
+    "Pairwise",
     "MetricScore",
     "Results",
     "SegmentData",
@@ -31,7 +51,9 @@ __all__ = [
     "TestSetResult",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_SCHEMAS = (1, 2)
+"""Schema versions :meth:`Results.from_json` reads (older ones converted to the current one)."""
 
 
 @dataclass(frozen=True)
@@ -63,19 +85,37 @@ class MetricScore:
 
 @dataclass(frozen=True)
 class Comparison:
-    """A system against another on one metric: delta (system − other) and a paired p-value."""
+    """A system against another on one metric: delta (system − other) and a paired p-value.
+
+    ``identical`` says the two systems' statistics for the metric are the same, so no test was
+    run (``p_value`` and ``test`` are None, ``delta`` is 0): renderers say "identical" instead
+    of a significance verdict.
+    """
 
     delta: float
     p_value: float | None = None
     test: str | None = None
+    identical: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"delta": self.delta, "p_value": self.p_value, "test": self.test}
+        return {
+            "delta": self.delta,
+            "p_value": self.p_value,
+            "test": self.test,
+            "identical": self.identical,
+        }
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Comparison:
         p = d.get("p_value")
-        return cls(float(d["delta"]), None if p is None else float(p), d.get("test"))
+        identical = d.get("identical", False)
+        if not isinstance(identical, bool):
+            raise TypeError(f"'identical' must be true or false, got {identical!r}")
+        return cls(float(d["delta"]), None if p is None else float(p), d.get("test"), identical)
+
+
+Pairwise = Mapping[str, Mapping[str, Mapping[str, Comparison]]]
+"""metric → row system → column system → Comparison of row against col (delta = row − col)."""
 
 
 @dataclass(frozen=True)
@@ -183,7 +223,8 @@ class TestSetResult:
     systems: tuple[SystemResult, ...]
     segment_data: SegmentData | None
     reference_script: Mapping[str, Any] | None = None
-    pairwise: Mapping[str, Mapping[str, Mapping[str, Comparison]]] = field(default_factory=dict)
+    pairwise: Pairwise = field(default_factory=dict)
+    """``pairwise[metric][row][col]``: row − col, tested with col as the baseline (see above)."""
     stats: Mapping[str, Any] = field(default_factory=dict)
 
     def system(self, name: str) -> SystemResult:
@@ -213,7 +254,14 @@ class TestSetResult:
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> TestSetResult:
+    def from_dict(cls, d: Mapping[str, Any], schema: int = SCHEMA_VERSION) -> TestSetResult:
+        """Read a test set; a schema-1 ``pairwise`` (anchor → other) is transposed to row → col."""
+        pairwise = {
+            m: {a: {b: Comparison.from_dict(c) for b, c in row.items()} for a, row in mat.items()}
+            for m, mat in d.get("pairwise", {}).items()
+        }
+        if schema == 1:
+            pairwise = {m: _transpose(mat) for m, mat in pairwise.items()}
         return cls(
             name=d["name"],
             lang=d["lang"],
@@ -224,13 +272,7 @@ class TestSetResult:
             baseline=d["baseline"],
             stats=d.get("stats", {}),
             systems=tuple(SystemResult.from_dict(s) for s in d["systems"]),
-            pairwise={
-                m: {
-                    a: {b: Comparison.from_dict(c) for b, c in row.items()}
-                    for a, row in mat.items()
-                }
-                for m, mat in d.get("pairwise", {}).items()
-            },
+            pairwise=pairwise,
             segment_data=(
                 None if d["segment_data"] is None else SegmentData.from_dict(d["segment_data"])
             ),
@@ -253,7 +295,10 @@ class Results:
 
     @property
     def systems(self) -> pd.DataFrame:
-        """One row per (test set, system, metric): score, raw score, CI, delta, p-value."""
+        """One row per (test set, system, metric): score, raw score, CI, delta, p-value.
+
+        ``identical`` is True where the system's statistics equal the baseline's (its p-value
+        is NaN: no test was run)."""
         import pandas as pd  # lazily: the CLI's JSON path never needs it (0.25 s to import)
 
         rows = []
@@ -276,6 +321,7 @@ class Results:
                             "p_value": cmp_.p_value
                             if cmp_ and cmp_.p_value is not None
                             else math.nan,
+                            "identical": bool(cmp_ and cmp_.identical),
                             "baseline": ts.baseline,
                             "changed_segments": sr.changed_segments,
                             "signature": sc.signature,
@@ -357,8 +403,10 @@ class Results:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Results:
+        """Read a results document of any of :data:`READABLE_SCHEMAS` (default: the current)."""
+        schema = d.get("schema", SCHEMA_VERSION)
         return cls(
-            testsets=tuple(TestSetResult.from_dict(t) for t in d["testsets"]),
+            testsets=tuple(TestSetResult.from_dict(t, schema) for t in d["testsets"]),
             evalkit_version=d["evalkit_version"],
             meta=d.get("meta", {}),
         )
@@ -374,10 +422,10 @@ class Results:
             raise InputError("nested too deeply to be an evalkit results file", path) from None
         if not isinstance(d, dict) or "schema" not in d:
             raise InputError("not an evalkit results file (no 'schema' key)", path)
-        if type(d["schema"]) is not int or d["schema"] != SCHEMA_VERSION:  # True == 1
+        if type(d["schema"]) is not int or d["schema"] not in READABLE_SCHEMAS:  # True == 1
+            readable = ", ".join(str(v) for v in READABLE_SCHEMAS)
             raise InputError(
-                f"results schema {d['schema']!r} is not supported "
-                f"(this evalkit reads {SCHEMA_VERSION})",
+                f"results schema {d['schema']!r} is not supported (this evalkit reads {readable})",
                 path,
             )
         from .results_check import check_results  # a damaged file's key path, before use
@@ -387,6 +435,17 @@ class Results:
             return cls.from_dict(d)
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise InputError(f"malformed evalkit results file: missing or bad {exc}", path) from exc
+
+
+def _transpose(
+    mat: Mapping[str, Mapping[str, Comparison]],
+) -> dict[str, dict[str, Comparison]]:
+    """``out[b][a] = mat[a][b]``: schema 1's anchor → other (other − anchor) as row → col."""
+    out: dict[str, dict[str, Comparison]] = {}
+    for a, row in mat.items():
+        for b, c in row.items():
+            out.setdefault(b, {})[a] = c
+    return out
 
 
 _SYSTEM_COLUMNS = [
@@ -399,6 +458,7 @@ _SYSTEM_COLUMNS = [
     "ci_high",
     "delta",
     "p_value",
+    "identical",
     "baseline",
     "changed_segments",
     "signature",

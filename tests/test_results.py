@@ -11,6 +11,7 @@ import pytest
 
 import evalkit
 from evalkit.errors import InputError
+from evalkit.results import SCHEMA_VERSION
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 METRICS = ["bleu", "chrf"]  # the shape does not depend on which metrics; these two are quick
@@ -25,6 +26,7 @@ SYSTEM_COLUMNS = [
     "ci_high",
     "delta",
     "p_value",
+    "identical",
     "baseline",
     "changed_segments",
     "signature",
@@ -63,7 +65,7 @@ def test_json_is_deterministic(results: evalkit.Results) -> None:
 
 def test_json_has_the_documented_top_level_shape(results: evalkit.Results) -> None:
     d = json.loads(results.to_json())
-    assert d["schema"] == 1
+    assert d["schema"] == SCHEMA_VERSION == 2
     assert d["evalkit_version"] == evalkit.__version__
     ts = d["testsets"][0]
     assert {"name", "lang", "segments", "normalization", "systems"} <= set(ts)
@@ -77,11 +79,11 @@ def test_json_has_the_documented_top_level_shape(results: evalkit.Results) -> No
     ("mutate", "words"),
     [
         # why: a file from a future evalkit must be refused, not half-read
-        pytest.param(lambda d: d.update(schema=2), "schema 2", id="newer-schema"),
+        pytest.param(lambda d: d.update(schema=3), "schema 3", id="newer-schema"),
         # why: an old, unversioned file
         pytest.param(lambda d: d.pop("schema"), "no 'schema'", id="no-schema"),
-        # why: a schema written as a string is not schema 1
-        pytest.param(lambda d: d.update(schema="1"), "schema '1'", id="string-schema"),
+        # why: a schema written as a string is not schema 2
+        pytest.param(lambda d: d.update(schema="2"), "schema '2'", id="string-schema"),
         # why: JSON true is not the schema number 1 (Python's True == 1 lets it through)
         pytest.param(
             lambda d: d.update(schema=True),

@@ -438,7 +438,8 @@ def test_blocked_randomization_agrees_with_evalkit_stats(
     a, b = exact.systems, got.systems
     assert ((a["p_value"] - b["p_value"]).abs().fillna(0) < 0.03).all()
     same = got.testsets[0].pairwise["bleu"]["a"]["c"]
-    assert same.delta == 0 and same.p_value == 1 / 2001  # identical systems: no trial beats 0
+    # identical systems: every trial's difference is 0, so they are not tested (no 1/2001 floor)
+    assert same.delta == 0 and same.identical and same.p_value is None
 
 
 # --- the command line -------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..results import Results
-from ._cells import LABELS, fmt_delta, fmt_score
+from ..results import Comparison, Results, TestSetResult
+from ._cells import ALPHA, IDENTICAL, LABELS, fmt_delta, fmt_score, matrix_cells, tests_of
 
 __all__ = ["escape_md", "render_markdown"]
 
@@ -33,11 +33,46 @@ def render_markdown(results: Results) -> str:
             row = [name]
             for m in ts.metrics:
                 cmp_ = s.vs_baseline.get(m)
-                row += [fmt_score(s.scores[m]), fmt_delta(cmp_).replace("*", "\\*") if cmp_ else ""]
+                row += [fmt_score(s.scores[m]), _delta(cmp_) if cmp_ else ""]
             row.append(str(s.changed_segments))
             lines.append("| " + " | ".join(row) + " |")
         lines.append("")
+        lines += _legend(ts)
+        for m in ts.metrics:
+            if ts.pairwise.get(m):
+                lines += _pairwise(ts, m)
         for m in ts.metrics:
             lines.append(f"- {LABELS[m]}: `{ts.systems[0].scores[m].signature}`")
         lines.append("")
     return "\n".join(lines)
+
+
+def _delta(cmp_: Comparison | None) -> str:
+    return fmt_delta(cmp_).replace("*", "\\*")
+
+
+def _legend(ts: TestSetResult) -> list[str]:
+    """What a star and ``identical`` mean, when the tables hold one."""
+    compared = [c for s in ts.systems for c in s.vs_baseline.values()]
+    compared += [c for mat in ts.pairwise.values() for c in matrix_cells(mat)]
+    out = []
+    if any(c.p_value is not None for c in compared):
+        tests = tests_of(compared)
+        out.append(f"\\* paired test p < {ALPHA:g}" + (f" ({tests})" if tests else "") + ".")
+    if any(c.identical for c in compared):
+        out.append(f"{IDENTICAL}: same statistics as the system compared with, so not tested.")
+    return [" ".join(out), ""] if out else []
+
+
+def _pairwise(ts: TestSetResult, metric: str) -> list[str]:
+    """``pairwise[metric][row][col]``: each cell is row − column, as in every other output."""
+    mat = ts.pairwise[metric]
+    names = [s.name for s in ts.systems]
+    lines = [f"**Pairwise {LABELS[metric]}** (row − column)", ""]
+    lines.append("| row − column | " + " | ".join(escape_md(n) for n in names) + " |")
+    lines.append("|---|" + "---:|" * len(names))
+    for row in names:
+        cells = [_delta(mat.get(row, {}).get(col)) for col in names]
+        lines.append(f"| {escape_md(row)} | " + " | ".join(cells) + " |")
+    lines.append("")
+    return lines

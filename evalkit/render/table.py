@@ -1,4 +1,5 @@
-"""Terminal tables: one leaderboard per test set, plus the normalization impact when it moved."""
+"""Terminal tables: one leaderboard per test set, the pairwise matrix when every pair was tested,
+plus the normalization impact when it moved."""
 
 from __future__ import annotations
 
@@ -9,8 +10,19 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from ..results import Results, TestSetResult
-from ._cells import DECIMALS, LABELS, fmt_delta, fmt_score, has_raw_difference, is_significant
+from ..results import Comparison, Results, TestSetResult
+from ._cells import (
+    ALPHA,
+    IDENTICAL,
+    LABELS,
+    fmt_change,
+    fmt_delta,
+    fmt_score,
+    has_raw_difference,
+    is_significant,
+    matrix_cells,
+    tests_of,
+)
 
 __all__ = ["render_table"]
 
@@ -30,18 +42,47 @@ def _leaderboard(ts: TestSetResult) -> Table:
         for m in ts.metrics:
             cells.append(fmt_score(s.scores[m]))
             cmp_ = s.vs_baseline.get(m)
-            style = ""
-            if is_significant(cmp_):
-                better = (cmp_.delta > 0) == (m != "ter")
-                style = "green" if better else "red"
-            cells.append(Text(fmt_delta(cmp_), style=style) if cmp_ else "")
+            cells.append(_delta_text(cmp_, m) if cmp_ else "")
+        table.add_row(*cells)
+    return table
+
+
+def _delta_text(cmp_: Comparison, metric: str) -> Text:
+    """A delta coloured by its verdict: green significantly better, red significantly worse."""
+    style = ""
+    if is_significant(cmp_):
+        better = (cmp_.delta > 0) == (metric != "ter")
+        style = "green" if better else "red"
+    return Text(fmt_delta(cmp_), style=style)
+
+
+def _pairwise(ts: TestSetResult, metric: str) -> Table:
+    """``pairwise[metric][row][col]`` as printed: each cell is row − column; columns are
+    numbered (system names would not fit across a terminal)."""
+    mat = ts.pairwise[metric]
+    names = [s.name for s in ts.systems]
+    tests = tests_of(matrix_cells(mat))
+    table = Table(
+        title=f"{ts.name}: pairwise {LABELS[metric]}, row − column"
+        + (f" ({tests})" if tests else ""),
+        box=box.SIMPLE_HEAD,
+        title_justify="left",
+    )
+    table.add_column("system")
+    for j in range(len(names)):
+        table.add_column(str(j + 1), justify="right")
+    for i, row in enumerate(names):
+        cells: list[Text | str] = [f"{i + 1} {row}"]
+        for col in names:
+            cmp_ = mat.get(row, {}).get(col)
+            cells.append("—" if cmp_ is None else _delta_text(cmp_, metric))
         table.add_row(*cells)
     return table
 
 
 def _impact(ts: TestSetResult) -> Table:
     table = Table(
-        title=f"{ts.name}: normalization impact (raw → normalized)",
+        title=f"{ts.name}: normalization impact (raw → normalized where the printed score moved)",
         box=box.SIMPLE_HEAD,
         title_justify="left",
     )
@@ -53,10 +94,7 @@ def _impact(ts: TestSetResult) -> Table:
     for s in ts.systems:
         script = (s.script or {}).get("verdict", "—")
         row = [s.name, script, f"{s.changed_segments}/{ts.segments}"]
-        for m in ts.metrics:
-            raw, norm = s.raw_scores[m].score, s.scores[m].score
-            text = f"{raw:.{DECIMALS}f}"
-            row.append(f"{text} → {norm:.{DECIMALS}f}" if raw != norm else text)
+        row += [fmt_change(s.raw_scores[m].score, s.scores[m].score) for m in ts.metrics]
         table.add_row(*row)
     return table
 
@@ -66,6 +104,7 @@ def render_table(results: Results, *, color: bool = False, width: int | None = N
     parts: list = []
     for ts in results.testsets:
         parts.append(_leaderboard(ts))
+        parts += [_pairwise(ts, m) for m in ts.metrics if ts.pairwise.get(m)]
         if has_raw_difference(ts):
             parts.append(_impact(ts))
     buf = io.StringIO()
@@ -78,16 +117,16 @@ def render_table(results: Results, *, color: bool = False, width: int | None = N
         highlight=False,
     )
     console.print(Group(*parts))
-    notes = (
-        ["* paired test p < 0.05 vs the baseline"]
-        if any(
-            c.p_value is not None
-            for ts in results.testsets
-            for s in ts.systems
-            for c in s.vs_baseline.values()
-        )
-        else []
-    )
+    compared = [c for ts in results.testsets for s in ts.systems for c in s.vs_baseline.values()]
+    in_matrix = [
+        c for ts in results.testsets for m in ts.pairwise.values() for c in matrix_cells(m)
+    ]
+    notes = []
+    if any(c.p_value is not None for c in compared + in_matrix):
+        against = " (pairwise: row vs column)" if in_matrix else ""
+        notes.append(f"* paired test p < {ALPHA:g} vs the baseline{against}")
+    if any(c.identical for c in compared + in_matrix):
+        notes.append(f"{IDENTICAL}: same statistics as the system compared with, so not tested")
     for ts in results.testsets:
         for s in ts.systems:
             notes += [f"! {ts.name}/{s.name}: {w}" for w in s.warnings]

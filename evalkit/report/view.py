@@ -18,7 +18,17 @@ import numpy as np
 
 from ..errors import EvalkitError
 from ..normalize import Normalizer
-from ..render._cells import ALPHA, DECIMALS, LABELS
+from ..render._cells import (
+    ALPHA,
+    IDENTICAL,
+    LABELS,
+    fmt_gain,
+    fmt_number,
+    fmt_signed,
+    matrix_cells,
+    moved,
+    tests_of,
+)
 from ..results import Comparison, MetricScore, Results, SystemResult, TestSetResult
 from ..scoring import higher_is_better
 from .align import char_runs
@@ -89,7 +99,8 @@ class DeltaCell:
     """A difference against another system, its paired p-value and what it means.
 
     ``verdict`` is ``better`` / ``worse`` (significant at :data:`ALPHA`, direction-aware so a TER
-    drop is better), ``same`` (tested, not significant) or ``""`` (not tested).
+    drop is better), ``same`` (tested, not significant), ``identical`` (same statistics, so
+    not tested: ``text`` says so) or ``""`` (not tested).
     """
 
     text: str
@@ -176,12 +187,16 @@ class ScriptShare:
 
 @dataclass(frozen=True)
 class NormRow:
+    """A system's raw → normalized scores; ``moved[i]`` says whether metric ``i`` changed at
+    the printed precision (the one rule that draws an arrow, in every output)."""
+
     system: str
     changed: int
     changed_text: str
     raw: tuple[str, ...]
     normalized: tuple[str, ...]
     gain: tuple[DeltaCell, ...]
+    moved: tuple[bool, ...]
     script: ScriptShare | None
 
 
@@ -239,6 +254,7 @@ class TestSetView:
     translators: tuple[TranslatorRow, ...]
     has_ci: bool
     has_p: bool
+    has_identical: bool
     ci_label: str
     tests: str
     stats_items: tuple[str, ...]
@@ -311,7 +327,7 @@ def _higher_is_better(metric: str) -> bool:
 
 
 def _fmt(x: float | None) -> str:
-    return DASH if x is None or not math.isfinite(x) else f"{x:.{DECIMALS}f}"
+    return DASH if x is None or not math.isfinite(x) else fmt_number(x)
 
 
 def _sort_key(x: float | None) -> str:
@@ -335,7 +351,10 @@ def delta_cell(cmp_: Comparison | None, higher: bool, what: str) -> DeltaCell:
     """Format a comparison and judge it: significant at ALPHA, in the metric's own direction."""
     if cmp_ is None:
         return DeltaCell(DASH, "", "", "", "", "")
-    text = f"{cmp_.delta:+.{DECIMALS}f}"
+    if cmp_.identical:
+        title = f"{what}: identical statistics, so no test was run"
+        return DeltaCell(IDENTICAL, "", "", "identical", title, _sort_key(cmp_.delta))
+    text = fmt_signed(cmp_.delta)
     if cmp_.p_value is None or not math.isfinite(cmp_.p_value):
         return DeltaCell(text, "", "", "", f"{what}: no significance test", _sort_key(cmp_.delta))
     p = cmp_.p_value
@@ -448,18 +467,15 @@ def _pairwise(ts: TestSetResult, heads: Sequence[MetricHead]) -> tuple[PairwiseM
         mat = ts.pairwise.get(h.key)
         if not mat:
             continue
-        tests = set()
         rows = []
         for a in names:
             row = []
             for b in names:
                 cmp_ = None if a == b else mat.get(a, {}).get(b)
-                if cmp_ is not None and cmp_.test:
-                    tests.add(cmp_.test)
                 cell = delta_cell(cmp_, h.higher_is_better, f"{a} − {b}, {h.label}")
                 row.append(PairCell(None if a == b else cell))
             rows.append(tuple(row))
-        out.append(PairwiseMatrix(h, names, tuple(rows), ", ".join(sorted(tests))))
+        out.append(PairwiseMatrix(h, names, tuple(rows), tests_of(matrix_cells(mat))))
     return tuple(out)
 
 
@@ -516,9 +532,10 @@ def _normalization(ts: TestSetResult, heads: Sequence[MetricHead]) -> Normalizat
         raw = tuple(_fmt(_score(sr.raw_scores, h.key)) for h in heads)
         new = tuple(_fmt(_score(sr.scores, h.key)) for h in heads)
         gain = tuple(_gain_cell(sr, h) for h in heads)
+        went = tuple(_moved(sr, h) for h in heads)
         script = _script_share(sr.script)
         changed = sr.changed_segments
-        rows.append(NormRow(sr.name, changed, _count(changed), raw, new, gain, script))
+        rows.append(NormRow(sr.name, changed, _count(changed), raw, new, gain, went, script))
     examples = () if normalizer is None or identity else _norm_examples(ts, normalizer)
     if identity:
         note = "No normalization was applied: raw and normalized scores are the same."
@@ -562,11 +579,24 @@ def _score(scores: Mapping[str, MetricScore], key: str) -> float | None:
     return None if s is None else s.score
 
 
-def _gain_cell(sr: SystemResult, h: MetricHead) -> DeltaCell:
+def _raw_and_normalized(sr: SystemResult, h: MetricHead) -> tuple[float, float] | None:
     raw, new = _score(sr.raw_scores, h.key), _score(sr.scores, h.key)
-    if raw is None or new is None:
+    if raw is None or new is None or not (math.isfinite(raw) and math.isfinite(new)):
+        return None
+    return raw, new
+
+
+def _gain_cell(sr: SystemResult, h: MetricHead) -> DeltaCell:
+    """How far normalization moved the score as printed (so it agrees with the arrow)."""
+    pair = _raw_and_normalized(sr, h)
+    if pair is None:
         return delta_cell(None, h.higher_is_better, "")
-    return delta_cell(Comparison(new - raw), h.higher_is_better, "")
+    return DeltaCell(fmt_gain(*pair), "", "", "", "", _sort_key(pair[1] - pair[0]))
+
+
+def _moved(sr: SystemResult, h: MetricHead) -> bool:
+    pair = _raw_and_normalized(sr, h)
+    return pair is not None and moved(*pair)
 
 
 def length_of(text: str, lang: str) -> int:
@@ -665,9 +695,9 @@ def _testset_view(index: int, ts: TestSetResult) -> TestSetView:
         s.scores[m].ci is not None for s in ts.systems for m in ts.metrics if m in s.scores
     )
     comparisons = [c for s in ts.systems for c in s.vs_baseline.values()]
-    comparisons += [c for mat in ts.pairwise.values() for row in mat.values() for c in row.values()]
+    comparisons += [c for mat in ts.pairwise.values() for c in matrix_cells(mat)]
     has_p = any(c.p_value is not None for c in comparisons)
-    tests = ", ".join(sorted({c.test for c in comparisons if c.test}))
+    tests = tests_of(comparisons)
     confidence = ts.stats.get("confidence", 0.95)
     try:
         ci_label = f"{float(confidence) * 100:g}% CI"
@@ -690,6 +720,7 @@ def _testset_view(index: int, ts: TestSetResult) -> TestSetView:
         translators=_translators(ts),
         has_ci=has_ci,
         has_p=has_p,
+        has_identical=any(c.identical for c in comparisons),
         ci_label=ci_label,
         tests=tests,
         stats_items=_stats_items(ts.stats),

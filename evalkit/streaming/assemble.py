@@ -10,7 +10,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..detect import ScriptShare
-from ..evaluation import StatsOptions, _normalization_record, _warnings, _with_statistics
+from ..evaluation import (
+    StatsOptions,
+    _normalization_record,
+    _same_statistics,
+    _warnings,
+    _with_statistics,
+)
 from ..metrics import MetricSpec
 from ..normalize import Normalizer
 from ..results import Comparison, MetricScore, SystemResult, TestSetResult
@@ -91,8 +97,9 @@ def _assemble(plan: _Plan, col: _Collector, base: str) -> TestSetResult:
         chunks = {(s, m): col.chunks("norm", s, m) for s in col.systems for m in names}
         systems, pairwise = _poisson_statistics(systems, chunks, plan.specs, base, opts, plan.jobs)
         stats_dict = {**opts.as_dict(), "method": "poisson"}
-    else:  # no CI, no paired test: just the deltas
-        systems, pairwise = _with_statistics(systems, {}, plan.specs, base, opts)
+    else:  # no CI, no paired test: just the deltas (and which systems equal the baseline)
+        same = _same_statistics(lambda s, m: col.chunks("norm", s, m))
+        systems, pairwise = _with_statistics(systems, {}, plan.specs, base, opts, same)
     normalization = _normalization_record(
         plan.norm,
         plan.requested,

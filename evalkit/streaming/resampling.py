@@ -11,7 +11,7 @@ from fractions import Fraction
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ..evaluation import StatsOptions, _apply_statistics
+from ..evaluation import StatsOptions, _apply_statistics, _same_statistics
 from ..metrics import MetricSpec
 from ..results import Comparison, SystemResult
 from ..stats import _lower_index, _p_value, check_resample_budget
@@ -161,7 +161,8 @@ def _poisson_statistics(
             return {o: _poisson_paired(boot, real, anchor, o, spec.name) for o in others}
         return {o: _blocked_ar(ar, cols, totals, real, spec, anchor, o) for o in others}
 
-    return _apply_statistics(systems, specs, baseline, opts, ci, compare)
+    same = _same_statistics(lambda system, metric: norm_chunks[(system, metric)])
+    return _apply_statistics(systems, specs, baseline, opts, ci, compare, same)
 
 
 def _poisson_paired(

@@ -17,6 +17,12 @@
     return x === null || x === undefined ? "\u2014" : x.toFixed(2);
   }
 
+  /* As render/_cells.fmt_signed: a difference that rounds to zero is 0.00, never -0.00. */
+  function signed(x) {
+    var t = x.toFixed(2);
+    return Number(t) === 0 ? (0).toFixed(2) : (x > 0 ? "+" : "") + t;
+  }
+
   /* ---------- sortable tables (server-rendered; this only reorders rows) ---------- */
 
   function cellKey(cell, type) {
@@ -227,7 +233,7 @@
       var label = data.metrics[st.m].label;
       var x = keys[i];
       if (st.mode === "diff" || st.mode === "rdiff") {
-        var d = x === null ? "\u2014" : (x > 0 ? "+" : "") + x.toFixed(2);
+        var d = x === null ? "\u2014" : signed(x);
         return label + " " + data.systems[st.a] + " \u2212 " + data.systems[st.b] + ": " + d;
       }
       var who = st.sys >= 0 ? data.systems[st.sys] : "mean of systems";
