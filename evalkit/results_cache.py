@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from ._io import write_atomic
+from ._io import write_cache_entry
 
 __all__ = [
     "DEPENDENCIES",
@@ -109,6 +109,7 @@ class ResultsCache:
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         self.directory = Path(directory) / "results"
         self.repaired = 0
+        self.unwritable = False  # after a failed put (warned once): no more tries
 
     def _path(self, key: str) -> Path:
         return self.directory / key[:2] / f"{key}.json"
@@ -130,10 +131,13 @@ class ResultsCache:
             return None
 
     def put(self, key: str, document: str) -> None:
+        """Store a document; a cache that cannot be written is warned about once, never fatal."""
+        if self.unwritable:
+            return
         body = document.encode("utf-8")
         header = f"{_FORMAT} {key} {_digest(body)}\n".encode()
-        # No fsync: an entry torn by a power loss fails its checksum and is recomputed.
-        write_atomic(self._path(key), header + body, durable=False)
+        path, data = self._path(key), header + body
+        self.unwritable = not write_cache_entry(path, data, "results cache", self.directory)
 
 
 def _digest(body: bytes) -> str:
