@@ -359,7 +359,7 @@ def _identity(
 
 
 def write_cache_entry(
-    path: str | os.PathLike[str], data: bytes, what: str, directory: str | os.PathLike[str]
+    path: str | os.PathLike[str], data: bytes, directory: str | os.PathLike[str]
 ) -> bool:
     """Store a cache entry that verifies itself when read, so without fsync (a torn entry fails
     its checksum and is recomputed). False, after :func:`warn_cache_unwritable`, when it cannot
@@ -367,17 +367,19 @@ def write_cache_entry(
     try:
         write_atomic(path, data, durable=False)
     except InputError as exc:
-        warn_cache_unwritable(what, directory, exc)
+        warn_cache_unwritable(directory, exc)
         return False
     return True
 
 
-def warn_cache_unwritable(what: str, directory: str | os.PathLike[str], exc: Exception) -> None:
-    """Say once per cache that it cannot be written (the CLI prints it on stderr); the caller
-    stops writing to it and the run goes on, only slower next time."""
-    reason = exc.message if isinstance(exc, InputError) else getattr(exc, "strerror", None)
+def warn_cache_unwritable(directory: str | os.PathLike[str], exc: Exception) -> None:
+    """Say that the cache folder ``directory`` cannot be written (the CLI prints it on stderr,
+    once per folder); the caller stops writing to it and the run goes on, only slower next time.
+    """
+    cause = exc.__cause__ if isinstance(exc.__cause__, OSError) else exc
+    reason = getattr(cause, "strerror", None) or getattr(cause, "message", None) or cause
     warnings.warn(
-        f"{what} {directory} cannot be written ({reason or exc}); going on without storing in it",
+        f"cache {directory} cannot be written ({reason}); going on without storing in it",
         CacheWriteWarning,
         stacklevel=4,
     )

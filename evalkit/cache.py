@@ -115,7 +115,7 @@ class StatsCache:
         buf = io.BytesIO()
         np.savez(buf, key=np.array(key), stats=stats, checksum=np.array(_checksum(stats)))
         path, data = self._path(key), buf.getvalue()
-        self.unwritable = not write_cache_entry(path, data, "statistics cache", self.directory)
+        self.unwritable = not write_cache_entry(path, data, self.directory)
 
     def get_or_compute(self, key: str, compute: Callable[[], np.ndarray]) -> np.ndarray:
         cached = self.get(key)

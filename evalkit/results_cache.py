@@ -136,8 +136,8 @@ class ResultsCache:
             return
         body = document.encode("utf-8")
         header = f"{_FORMAT} {key} {_digest(body)}\n".encode()
-        path, data = self._path(key), header + body
-        self.unwritable = not write_cache_entry(path, data, "results cache", self.directory)
+        path, data = self._path(key), header + body  # the folder named is --cache, as StatsCache's
+        self.unwritable = not write_cache_entry(path, data, self.directory.parent)
 
 
 def _digest(body: bytes) -> str:

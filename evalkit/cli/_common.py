@@ -78,21 +78,22 @@ def _refuse_output_onto_input(
 
 @contextlib.contextmanager
 def _warnings_on_stderr() -> Iterator[None]:
-    """evalkit's own warnings (a cache it cannot write) as one ``evalkit: warning:`` line each;
-    any other warning is shown as Python would."""
+    """evalkit's own warnings (a cache it cannot write) as one ``evalkit: warning:`` line each,
+    a repeated one only once; any other warning is shown as Python would."""
     import warnings
 
     from .._io import CacheWriteWarning
 
     with warnings.catch_warnings():
         warnings.simplefilter("always", CacheWriteWarning)
-        shown = warnings.showwarning
+        python_show, seen = warnings.showwarning, set()
 
         def show(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
-            if issubclass(category, CacheWriteWarning):
+            if not issubclass(category, CacheWriteWarning):
+                python_show(message, category, *args, **kwargs)
+            elif str(message) not in seen:  # the statistics and results caches share a folder
+                seen.add(str(message))
                 click.echo(f"evalkit: warning: {message}", err=True)
-            else:
-                shown(message, category, *args, **kwargs)
 
         warnings.showwarning = show
         yield

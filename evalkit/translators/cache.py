@@ -89,7 +89,7 @@ class TranslationCache:
             self._append("".join(lines).encode("utf-8"))
         except OSError as exc:
             self.unwritable = True
-            warn_cache_unwritable("translation cache", self.path, exc)
+            warn_cache_unwritable(self.path.parent, exc)
 
     def _append(self, payload: bytes) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
