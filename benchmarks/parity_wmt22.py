@@ -1,8 +1,11 @@
 """Check that `evalkit score` reproduces the sacrebleu CLI on every WMT22 zh↔en system.
 
-Runs both command-line tools on the same files (../shared/data/wmt22, when present) and prints,
-per system, BLEU and chrF from each with four decimals and whether they and the signatures are
-identical. Exit status 1 on any difference.
+Runs both command-line tools on the same files (../shared/data/wmt22, when present), evalkit with
+its defaults (``--normalize auto``), and prints, per system, BLEU and chrF from each with four
+decimals and whether they and the signatures are identical. evalkit's normalized score is the one
+compared, unless normalization converted some of that system's (or the reference's) segments:
+then its raw score is, and the row says how many segments were converted. Exit status 1 on any
+difference.
 
     python benchmarks/parity_wmt22.py [--data DIR]
 """
@@ -40,7 +43,9 @@ def sacrebleu_cli(ref: Path, hyp: Path, lang: str) -> dict[str, tuple[float, str
     return {d["name"]: (d["score"], d["signature"]) for d in out}
 
 
-def evalkit_cli(ref: Path, hyps: list[Path]) -> dict[str, dict[str, tuple[float, str]]]:
+def evalkit_cli(ref: Path, hyps: list[Path]) -> dict[str, dict[str, tuple[float, str] | int]]:
+    """Per system: metric → (score, signature) of the score sacrebleu must match, and
+    ``converted`` (segments normalization converted on either side)."""
     cmd = [
         "evalkit",
         "score",
@@ -48,8 +53,6 @@ def evalkit_cli(ref: Path, hyps: list[Path]) -> dict[str, dict[str, tuple[float,
         str(ref),
         "--metrics",
         "bleu,chrf",
-        "--normalize",
-        "none",
         "--bootstrap",
         "0",
         "--paired",
@@ -58,11 +61,17 @@ def evalkit_cli(ref: Path, hyps: list[Path]) -> dict[str, dict[str, tuple[float,
         "json",
         *[f"{h.stem}={h}" for h in hyps],
     ]
-    out = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
-    return {
-        s["name"]: {m: (v["score"], v["signature"]) for m, v in s["scores"].items()}
-        for s in out["testsets"][0]["systems"]
-    }
+    ts = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+    ts = ts["testsets"][0]
+    norm = ts["normalization"]
+    out: dict[str, dict[str, tuple[float, str] | int]] = {}
+    for s in ts["systems"]:
+        converted = norm.get("converted_segments", {}).get(s["name"], 0)
+        converted += norm.get("ref_converted_segments", 0)
+        scores = s["raw_scores"] if converted else s["scores"]
+        out[s["name"]] = {m: (v["score"], v["signature"]) for m, v in scores.items()}
+        out[s["name"]]["converted"] = converted
+    return out
 
 
 def main() -> int:
@@ -88,12 +97,13 @@ def main() -> int:
             cells = []
             for metric, label in (("bleu", "BLEU"), ("chrf", "chrF2")):
                 t_score, t_sig = theirs[label]
-                m_score, m_sig = mine[metric]
+                m_score, m_sig = mine[metric]  # type: ignore[misc]
                 same = round(m_score, 4) == t_score and m_sig == t_sig
                 row_ok &= same
                 cells += [f"{t_score:15.4f}", f"{m_score:13.4f}"]
             bad += not row_ok
-            print(f"{pair:6} {hyp.stem:18} {' '.join(cells)}  {'yes' if row_ok else 'NO'}")
+            note = f"  (raw: {mine['converted']} segments converted)" if mine["converted"] else ""
+            print(f"{pair:6} {hyp.stem:18} {' '.join(cells)}  {'yes' if row_ok else 'NO'}{note}")
     print(
         f"\n{'all identical' if not bad else f'{bad} systems differ'} "
         "(scores to 4 decimals and signature strings)"

@@ -18,6 +18,7 @@ __all__ = [
     "MetricSpec",
     "Normalizer",
     "Results",
+    "StatsOptions",
     "TestSet",
     "__version__",
     "detect_script",
@@ -35,6 +36,7 @@ _LAZY = {
     "make_metric": "metrics",
     "Normalizer": "normalize",
     "Results": "results",
+    "StatsOptions": "evaluation",
     "TestSet": "corpus",
     "load_testset": "corpus",
     "detect_script": "detect",
@@ -46,7 +48,7 @@ if TYPE_CHECKING:
     from .corpus import TestSet, load_testset
     from .detect import detect_script
     from .errors import ConfigError, EvalkitError, InputError
-    from .evaluation import evaluate
+    from .evaluation import StatsOptions, evaluate
     from .metrics import MetricSpec, make_metric
     from .normalize import Normalizer
     from .results import Results

@@ -1,8 +1,10 @@
-"""Strict, line-numbered UTF-8 reading and atomic writing.
+"""Strict, bounded, line-numbered UTF-8 reading and atomic writing.
 
 Reading follows the sacrebleu CLI exactly (``newline="\\n"``, each line ``rstrip()``-ed) so that
 scores match it to the last digit, and adds what the CLI lacks: a UTF-8 BOM is dropped, CRLF is
-accepted, and every defect is reported with its file and line instead of a traceback.
+accepted, and every defect is reported with its file and line instead of a traceback. Inputs are
+read once, in bounded blocks, and checked while they are read (NUL bytes, the segment length
+limit), so a FIFO, ``/dev/zero`` or an endless line cannot hang evalkit or exhaust memory.
 Writing follows one policy (:func:`write_output`, :func:`append_output`): a regular file is
 replaced atomically (a temporary sibling renamed into place, so a crash or a validation error never
 leaves a half-written report behind), a symlink is written through to its target, a stream (FIFO,
@@ -13,6 +15,8 @@ device, socket) is written in place, and an output is never an input of the same
 from __future__ import annotations
 
 import contextlib
+import errno
+import hashlib
 import os
 import re
 import socket
@@ -21,15 +25,24 @@ import tempfile
 import time
 import warnings
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, BinaryIO
 
-from .errors import InputError
+from .errors import ConfigError, InputError
 
 __all__ = [
     "CacheWriteWarning",
+    "DEFAULT_MAX_SEGMENT_CHARS",
+    "InputFile",
+    "SegmentLimit",
     "append_output",
     "atomic_writer",
+    "checked_blocks",
+    "decode_lines",
+    "is_stream",
+    "open_input",
+    "read_input",
     "read_lines",
     "refuse_output_onto_input",
     "warn_cache_unwritable",
@@ -40,41 +53,217 @@ __all__ = [
 
 _BOM = "\ufeff"
 
+DEFAULT_MAX_SEGMENT_CHARS = 100_000
+"""Characters a line may hold (its line ending not counted): far above any real translation,
+far below what makes TER or an n-gram table exhaust memory. ``--max-segment-chars`` changes it."""
 
-def read_lines(path: str | os.PathLike[str]) -> tuple[str, ...]:
-    """Return the segments of a one-segment-per-line UTF-8 file.
+READ_BLOCK = 1 << 20
+"""Bytes read at a time: every check runs block by block, so a bad input stops the read early."""
 
-    An empty line is a valid (empty) segment and is kept; a final newline does not add one.
+_CONTINUATION = bytes(range(0x80, 0xC0))
+
+
+def _chars(data: bytes) -> int:
+    """Characters in UTF-8 bytes: every byte but a continuation byte starts one."""
+    return len(data.translate(None, _CONTINUATION))
+
+
+class SegmentLimit:
+    """Checks, block by block while a file is read, that no line holds more than ``limit``
+    characters, so an endless line stops the read after about ``limit`` bytes, not at the end.
+
+    Only lines longer than ``limit`` bytes are counted character by character; the rest are
+    skipped over with ``bytes.rfind``, so the check costs little next to reading.
     """
-    p = Path(path)
-    if not p.exists():
-        raise InputError("file not found", p)
-    if p.is_dir():
-        raise InputError("is a directory, expected a text file", p)
+
+    def __init__(self, limit: int, label: str | os.PathLike[str]) -> None:
+        if limit < 1:
+            raise ConfigError(f"the segment length limit must be at least 1, got {limit}")
+        self.limit = limit
+        self.label = label
+        self.line = 1  # the line being read
+        self._pending = 0  # its characters read so far
+        self._cr = False  # whether they end with "\r" (part of a CRLF line ending)
+        self._head = b""  # the file's first bytes, to see whether line 1 starts with a BOM
+
+    def feed(self, block: bytes) -> None:
+        if len(self._head) < 3:
+            self._head += block[: 3 - len(self._head)]
+        first = block.find(b"\n")
+        if first < 0:
+            self._grow(block)
+            return
+        self._grow(block[:first])
+        self._end()
+        last = block.rfind(b"\n")
+        p = first
+        while p < last:  # p: a newline; is the line after it longer than `limit` bytes?
+            q = block.rfind(b"\n", p + 1, p + self.limit + 2)
+            if q < 0:
+                q = block.find(b"\n", p + 1)
+                line = block[p + 1 : q]
+                if _chars(line) - line.endswith(b"\r") > self.limit:
+                    self._fail(self.line + block.count(b"\n", 0, p + 1))
+            p = q
+        self.line += block.count(b"\n")
+        self._pending, self._cr = 0, False
+        self._grow(block[last + 1 :])
+
+    def finish(self) -> None:
+        """Check the last line (one without a final newline)."""
+        self._end()
+
+    def _grow(self, part: bytes) -> None:
+        if part:
+            self._pending += _chars(part)
+            self._cr = part.endswith(b"\r")
+            if self._pending > self._allowed() + 1:  # more even if a "\r" ends it
+                self._fail(self.line)
+
+    def _end(self) -> None:
+        if self._pending - self._cr > self._allowed():
+            self._fail(self.line)
+
+    def _allowed(self) -> int:
+        """The limit, plus line 1's byte-order mark (not a character of the segment)."""
+        return self.limit + (self.line == 1 and _BOM.encode().startswith(self._head))
+
+    def _fail(self, line: int) -> None:
+        raise InputError(
+            f"line longer than the segment length limit of {self.limit:,} characters "
+            "(raise it with --max-segment-chars)",
+            self.label,
+            line,
+        )
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One input read once: its segments and the SHA-256 of its bytes.
+
+    Why: a FIFO or ``<(zcat ref.gz)`` can be read only once, and a file may change between two
+    reads; a cache key and the scores must come from the same bytes. Pass this value onward
+    (``load_testset`` accepts it in place of a path) instead of reading the path again.
+    """
+
+    path: str
+    lines: tuple[str, ...]
+    digest: str
+
+
+def is_stream(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` can be read only once: it exists and is neither a regular file nor a
+    directory (a FIFO, a process substitution's ``/dev/fd/N``, a device, a socket)."""
     try:
-        data = p.read_bytes()
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return False  # reading it reports why
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def open_input(path: str | os.PathLike[str], label: str | os.PathLike[str]) -> BinaryIO:
+    """Open an input for reading; every failure is an InputError naming ``label``.
+
+    It opens first and asks afterwards: ``Path.exists()`` is False on a symlink loop, which
+    would be misreported as a missing file.
+    """
+    try:
+        return open(path, "rb")  # noqa: SIM115 - the caller closes it
+    except FileNotFoundError as exc:
+        raise InputError("file not found", label) from exc
+    except IsADirectoryError as exc:
+        raise InputError("is a directory, expected a text file", label) from exc
     except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror or exc}", p) from exc
-    if not data:
-        raise InputError("file is empty (expected one segment per line)", p)
+        if exc.errno == errno.ELOOP:
+            raise InputError("symlink loop (too many levels of symbolic links)", label) from exc
+        raise InputError(f"cannot read file: {exc.strerror or exc}", label) from exc
+
+
+def decode_lines(data: bytes, label: str | os.PathLike[str], first_line: int) -> list[str]:
+    """Decode a run of whole lines starting at line ``first_line`` as the sacrebleu CLI reads
+    them (split on ``\\n``, each ``rstrip()``-ed), the BOM of line 1 dropped; a final newline
+    adds no line. Invalid UTF-8 and NUL bytes are InputErrors naming the line."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
+        line = first_line + data.count(b"\n", 0, exc.start)
         raise InputError(
-            f"invalid UTF-8 (byte 0x{data[exc.start]:02x}); the file must be UTF-8 encoded", p, line
-        ) from exc
-    if "\x00" in text:
-        line = text.count("\n", 0, text.index("\x00")) + 1
-        raise InputError("contains a NUL byte; is this a binary file?", p, line)
-    if text.startswith(_BOM):
+            f"invalid UTF-8 (byte 0x{data[exc.start]:02x}); the file must be UTF-8 encoded",
+            label,
+            line,
+        ) from None
+    nul = text.find("\x00")
+    if nul >= 0:
+        _nul_error(label, first_line + text.count("\n", 0, nul))
+    if first_line == 1 and text.startswith(_BOM):
         text = text[1:]
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
+    return [line.rstrip() for line in lines]
+
+
+def _nul_error(label: str | os.PathLike[str], line: int) -> None:
+    raise InputError("contains a NUL byte; is this a binary file?", label, line)
+
+
+def checked_blocks(fh: BinaryIO, limit: SegmentLimit) -> Iterator[tuple[bytes, int]]:
+    """``(block, line where it starts)`` for each block of ``fh``, read :data:`READ_BLOCK` bytes
+    at a time and checked before it is handed on: a NUL byte or a line over the limit raises at
+    the first block that shows it. Call ``limit.finish()`` after the last block."""
+    while block := fh.read(READ_BLOCK):
+        first_line = limit.line
+        nul = block.find(b"\x00")
+        if nul >= 0:
+            _nul_error(limit.label, first_line + block.count(b"\n", 0, nul))
+        limit.feed(block)
+        yield block, first_line
+
+
+def read_input(
+    path: str | os.PathLike[str],
+    *,
+    max_segment_chars: int = DEFAULT_MAX_SEGMENT_CHARS,
+    name: str | os.PathLike[str] | None = None,
+) -> InputFile:
+    """Read an input once, in bounded blocks, checking it as it comes: a NUL byte or a line over
+    ``max_segment_chars`` stops the read at once (``/dev/zero`` or an endless line cannot fill
+    memory). ``name`` is how messages and the InputFile name it (default: ``path``)."""
+    given = os.fspath(name if name is not None else path)
+    label = Path(given)
+    limit = SegmentLimit(max_segment_chars, label)
+    digest = hashlib.sha256()
+    lines: list[str] = []
+    tail = b""  # the line being read, not yet ended by a newline
+    size = 0
+    with open_input(path, label) as fh:
+        for block, first_line in checked_blocks(fh, limit):
+            digest.update(block)
+            size += len(block)
+            cut = block.rfind(b"\n")
+            if cut < 0:
+                tail += block
+                continue
+            lines += decode_lines(tail + block[: cut + 1], label, first_line)
+            tail = block[cut + 1 :]
+    limit.finish()
+    if not size:
+        raise InputError("file is empty (expected one segment per line)", label)
+    if tail:
+        lines += decode_lines(tail, label, limit.line)
     if not lines:
-        raise InputError("file has no segments (only a byte-order mark)", p)
-    return tuple(line.rstrip() for line in lines)
+        raise InputError("file has no segments (only a byte-order mark)", label)
+    return InputFile(given, tuple(lines), digest.hexdigest())
+
+
+def read_lines(
+    path: str | os.PathLike[str], *, max_segment_chars: int = DEFAULT_MAX_SEGMENT_CHARS
+) -> tuple[str, ...]:
+    """Return the segments of a one-segment-per-line UTF-8 file (see :func:`read_input`).
+
+    An empty line is a valid (empty) segment and is kept; a final newline does not add one.
+    """
+    return read_input(path, max_segment_chars=max_segment_chars).lines
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -277,15 +466,9 @@ def _destination(path: str | os.PathLike[str]) -> tuple[Path, int | None]:
     target = _resolve(path)
     if _in_proc(target.parent):
         return target, os.O_WRONLY | os.O_APPEND
-    try:
-        mode = os.stat(target).st_mode
-    except (FileNotFoundError, NotADirectoryError):
-        return target, None  # a new file (atomic_writer reports a parent that is a file)
-    except OSError as exc:
-        raise InputError(f"cannot write the output: {exc.strerror or exc}", path) from exc
-    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
-        return target, None  # atomic_writer refuses a directory with a message naming it
-    return target, os.O_WRONLY
+    if is_stream(target):
+        return target, os.O_WRONLY
+    return target, None  # atomic_writer reports a directory or a parent that is a file
 
 
 def _resolve(path: str | os.PathLike[str]) -> Path:

@@ -12,13 +12,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._io import read_lines
+from ._io import DEFAULT_MAX_SEGMENT_CHARS, InputFile, read_input
 from .errors import ConfigError, InputError
 
-__all__ = ["TestSet", "detect_lang", "load_testset", "parse_system_arg"]
+__all__ = ["TestSet", "detect_lang", "lang_mismatch", "load_testset", "parse_system_arg"]
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+\-]*$")
 _CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_RE = re.compile(r"[A-Za-z\u00c0-\u024f]")
 
 
 @dataclass(frozen=True)
@@ -49,12 +50,37 @@ class TestSet:
         return self.baseline or next(iter(self.systems))
 
 
-def detect_lang(lines: Iterable[str]) -> str:
-    """``zh`` when at least a fifth of the non-space characters are Han, else ``en``."""
+def _shares(lines: Iterable[str]) -> tuple[float, float]:
+    """(Han, Latin-letter) shares of the non-space characters (0.0 for an empty text)."""
     text = "".join(lines)
     total = sum(map(len, text.split()))  # str.split() drops exactly the isspace() characters
-    han = len(_CJK_RE.findall(text))
-    return "zh" if total and han / total >= 0.2 else "en"
+    if not total:
+        return 0.0, 0.0
+    return len(_CJK_RE.findall(text)) / total, len(_LATIN_RE.findall(text)) / total
+
+
+def detect_lang(lines: Iterable[str]) -> str:
+    """``zh`` when at least a fifth of the non-space characters are Han, else ``en``."""
+    return "zh" if _shares(lines)[0] >= 0.2 else "en"
+
+
+def lang_mismatch(lines: Iterable[str], lang: str) -> str | None:
+    """Why a reference looks written in another language than the target ``lang`` given for
+    it, else None: mostly (over half) Han characters for ``en``, mostly Latin letters for
+    ``zh``. A wrong target language picks the wrong BLEU tokenizer and TER settings, so the
+    numbers stop meaning what sacrebleu's would for that language."""
+    han, latin = _shares(lines)
+    if lang == "en" and han > 0.5:
+        return (
+            f"the target language is en, but {han:.0%} of its non-space characters are Han "
+            "(Chinese: lang zh?)"
+        )
+    if lang == "zh" and latin > 0.5:
+        return (
+            f"the target language is zh, but {latin:.0%} of its non-space characters are Latin "
+            f"letters and {han:.0%} Han (English: lang en?)"
+        )
+    return None
 
 
 def parse_system_arg(arg: str) -> tuple[str, str]:
@@ -78,42 +104,55 @@ def parse_system_arg(arg: str) -> tuple[str, str]:
     return name or arg, arg
 
 
+Input = str | os.PathLike[str] | InputFile
+"""A file to read, or one already read once (:class:`evalkit._io.InputFile`)."""
+
+
 def load_testset(
-    refs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
-    systems: Mapping[str, str | os.PathLike[str]] | Sequence[str] | str | os.PathLike[str],
+    refs: Input | Sequence[Input],
+    systems: Mapping[str, Input] | Sequence[str] | Input,
     *,
-    sources: str | os.PathLike[str] | None = None,
+    sources: Input | None = None,
     lang: str | None = None,
     name: str | None = None,
     baseline: str | None = None,
+    max_segment_chars: int = DEFAULT_MAX_SEGMENT_CHARS,
 ) -> TestSet:
     """Read references, candidates and optional sources; check that every file lines up.
 
     ``systems`` is ``{name: path}``, a list of ``PATH`` / ``NAME=PATH`` strings, or one of them.
-    ``lang`` (the target language) is detected from the first reference when omitted.
+    Any path may be an :class:`~evalkit._io.InputFile` already read (a FIFO cannot be read
+    twice); the others are read once each, with ``max_segment_chars`` characters per line at
+    most. ``lang`` (the target language) is detected from the first reference when omitted.
     """
     ref_paths, pairs = _inputs(refs, systems)
-    ref_streams = [read_lines(p) for p in ref_paths]
+
+    def read(p: Input) -> InputFile:
+        return p if isinstance(p, InputFile) else read_input(p, max_segment_chars=max_segment_chars)
+
+    ref_files = [read(p) for p in ref_paths]
+    ref_streams = [f.lines for f in ref_files]
+    first = _named(ref_paths[0])
     n = len(ref_streams[0])
     for path, stream in zip(ref_paths[1:], ref_streams[1:], strict=True):
-        _check_count(path, len(stream), ref_paths[0], n, "reference")
+        _check_count(_named(path), len(stream), first, n, "reference")
     src_lines = None
     if sources is not None:
-        src_lines = read_lines(sources)
-        _check_count(sources, len(src_lines), ref_paths[0], n, "source")
+        src_lines = read(sources).lines
+        _check_count(_named(sources), len(src_lines), first, n, "source")
     hyps: dict[str, tuple[str, ...]] = {}
-    paths: dict[str, str] = {f"ref{k}": str(p) for k, p in enumerate(ref_paths)}
+    paths: dict[str, str] = {f"ref{k}": _named(p) for k, p in enumerate(ref_paths)}
     if sources is not None:
-        paths["source"] = str(sources)
+        paths["source"] = _named(sources)
     for sys_name, path in pairs:
-        lines = read_lines(path)
-        _check_count(path, len(lines), ref_paths[0], n, "candidate")
+        lines = read(path).lines
+        _check_count(_named(path), len(lines), first, n, "candidate")
         hyps[sys_name] = lines
-        paths[f"system:{sys_name}"] = str(path)
+        paths[f"system:{sys_name}"] = _named(path)
 
     lang = _check_target(lang or detect_lang(ref_streams[0]), baseline, hyps)
     return TestSet(
-        name=name or Path(ref_paths[0]).stem,
+        name=name or Path(first).stem,
         lang=lang,
         refs=tuple(ref_streams),
         systems=hyps,
@@ -123,12 +162,17 @@ def load_testset(
     )
 
 
+def _named(path: Input) -> str:
+    """How an input is named in messages and results: the path as given."""
+    return path.path if isinstance(path, InputFile) else str(path)
+
+
 def _inputs(
-    refs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
-    systems: Mapping[str, str | os.PathLike[str]] | Sequence[str] | str | os.PathLike[str],
-) -> tuple[list[str | os.PathLike[str]], list[tuple[str, str]]]:
+    refs: Input | Sequence[Input],
+    systems: Mapping[str, Input] | Sequence[str] | Input,
+) -> tuple[list[Input], list[tuple[str, Input]]]:
     """Reference paths and (name, path) systems, with the errors every loader shares."""
-    ref_paths = [refs] if isinstance(refs, str | os.PathLike) else list(refs)
+    ref_paths = [refs] if isinstance(refs, str | os.PathLike | InputFile) else list(refs)
     if not ref_paths:
         raise ConfigError("at least one reference file is required")
     pairs = _system_pairs(systems)
@@ -149,12 +193,14 @@ def _check_target(lang: str, baseline: str | None, systems: Iterable[str]) -> st
 
 
 def _system_pairs(
-    systems: Mapping[str, str | os.PathLike[str]] | Sequence[str] | str | os.PathLike[str],
-) -> list[tuple[str, str]]:
+    systems: Mapping[str, Input] | Sequence[str] | Input,
+) -> list[tuple[str, Input]]:
+    if isinstance(systems, InputFile):
+        systems = {Path(systems.path).stem: systems}
     if isinstance(systems, str | os.PathLike):
         systems = [os.fspath(systems)]  # one file, not a sequence of one-character paths
-    pairs = (
-        [(str(k), str(v)) for k, v in systems.items()]
+    pairs: list[tuple[str, Input]] = (
+        [(str(k), v if isinstance(v, InputFile) else str(v)) for k, v in systems.items()]
         if isinstance(systems, Mapping)
         else [parse_system_arg(str(s)) for s in systems]
     )
@@ -162,10 +208,10 @@ def _system_pairs(
     for sys_name, path in pairs:
         if sys_name in seen:
             raise ConfigError(
-                f"duplicate system name {sys_name!r} ({seen[sys_name]} and {path}); "
+                f"duplicate system name {sys_name!r} ({seen[sys_name]} and {_named(path)}); "
                 "name them with NAME=PATH"
             )
-        seen[sys_name] = path
+        seen[sys_name] = _named(path)
     return pairs
 
 

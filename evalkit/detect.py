@@ -1,22 +1,24 @@
 """Which Chinese script a text is written in: Simplified, Traditional, mixed, or neither.
 
 Each distinct Han character is classified once with OpenCC's own tables: a character that
-``t2s`` changes is Traditional-only, one that ``s2t`` changes is Simplified-only, and one that
-neither changes is shared by both scripts (neutral). The verdict drives ``--normalize auto``.
+``t2s`` changes (and ``s2t`` leaves) is Traditional-only, one that ``s2t`` changes (and ``t2s``
+leaves) is Simplified-only, and any other is neutral (shared by both scripts, or changed both
+ways). The test set verdict picks ``--normalize auto``'s target script, and
+:func:`lines_with` tells it, line by line, which segments hold the other script.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from ._opencc import converter
 
-__all__ = ["ScriptShare", "detect_script", "is_han"]
+__all__ = ["ScriptShare", "detect_script", "is_han", "lines_with"]
 
 _HAN_RANGES = (
     (0x3400, 0x4DBF),
@@ -104,6 +106,30 @@ def _classify(chars: list[str]) -> dict[str, str]:
     return {ch: _KINDS[ch] for ch in chars}
 
 
+def _char_counts(text: str) -> dict[str, int]:
+    """Occurrences of each distinct character, counted as code points with ``np.unique``."""
+    points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+    codes, freq = np.unique(points, return_counts=True)
+    return dict(zip(map(chr, codes.tolist()), freq.tolist(), strict=True))
+
+
+def lines_with(lines: Sequence[str], kind: str) -> tuple[bool, ...]:
+    """Per line, whether it holds at least one character of ``kind`` (``traditional`` or
+    ``simplified``): the segments ``--normalize auto`` converts.
+
+    The distinct characters of the whole block are classified once (cached across calls); only
+    when one of ``kind`` occurs are the lines searched, with one compiled character class.
+    """
+    if kind not in ("traditional", "simplified"):
+        raise ValueError(f"kind must be 'traditional' or 'simplified', not {kind!r}")
+    han = _HAN_RE.findall("".join(_char_counts("".join(lines))))
+    marks = [ch for ch, k in _classify(han).items() if k == kind]
+    if not marks:
+        return (False,) * len(lines)
+    search = re.compile("[" + "".join(marks) + "]").search
+    return tuple(search(line) is not None for line in lines)
+
+
 def detect_script(lines: Iterable[str]) -> ScriptShare:
     """Count Simplified-only, Traditional-only and neutral Han characters in ``lines``.
 
@@ -111,9 +137,7 @@ def detect_script(lines: Iterable[str]) -> ScriptShare:
     WMT22 reference of 2,037 lines, and every system of a test set is counted); only the few
     thousand distinct characters are then looked at in Python.
     """
-    points = np.frombuffer("".join(lines).encode("utf-32-le", "surrogatepass"), dtype="<u4")
-    codes, freq = np.unique(points, return_counts=True)
-    counts = dict(zip(map(chr, codes.tolist()), freq.tolist(), strict=True))
+    counts = _char_counts("".join(lines))
     distinct = "".join(counts)
     han = {ch: counts[ch] for ch in _HAN_RE.findall(distinct)}
     other = sum(n for ch, n in counts.items() if ch not in han and not ch.isspace())

@@ -9,7 +9,8 @@ significance tests are all computed from those arrays.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -37,7 +38,18 @@ from .stats import (
     paired_approximate_randomization,
 )
 
-__all__ = ["DEFAULT_METRICS", "PAIRED_TESTS", "StatsOptions", "evaluate", "versions"]
+__all__ = [
+    "DEFAULT_BOOTSTRAP",
+    "DEFAULT_CONFIDENCE",
+    "DEFAULT_METRICS",
+    "DEFAULT_PAIRED",
+    "PAIRED_TESTS",
+    "StatsOptions",
+    "evaluate",
+    "samples_needed",
+    "smallest_p_value",
+    "versions",
+]
 
 DEFAULT_METRICS: tuple[str, ...] = ("bleu", "chrf", "chrf++", "ter")
 
@@ -55,18 +67,45 @@ def versions() -> dict[str, str | None]:
 
 PAIRED_TESTS = ("bs", "ar", "none")
 
+DEFAULT_BOOTSTRAP = 1000
+"""Bootstrap resamples for CIs, and of the paired bootstrap (sacrebleu's default for both)."""
+DEFAULT_PAIRED = "bs"
+"""Every system is compared with the baseline by a paired bootstrap unless asked otherwise."""
+DEFAULT_CONFIDENCE = 0.95
+
+
+def smallest_p_value(samples: int, decimals: int | None = None) -> float:
+    """The smallest p-value a paired test with ``samples`` resamples (bs) or trials (ar) can
+    give: ``(0 + 1) / (samples + 1)``, evalkit.stats' (and sacrebleu's) p-value when no draw is
+    as extreme as the observed difference. ``decimals``: as printed with that many."""
+    p = 1 / (samples + 1)
+    return p if decimals is None else float(f"{p:.{decimals}f}")
+
+
+def samples_needed(alpha: float, decimals: int | None = None) -> int:
+    """The fewest resamples or trials whose smallest p-value (as printed with ``decimals``)
+    is below ``alpha``: below it no difference can ever be called significant."""
+    n = max(1, math.floor(1 / alpha) - 1)
+    while smallest_p_value(n, decimals) >= alpha:
+        n += 1
+    return n
+
 
 @dataclass(frozen=True)
 class StatsOptions:
     """What uncertainty to compute. ``bootstrap`` resamples give each score a CI (0: none);
     ``paired`` compares every system with the baseline (``bs``: paired bootstrap, ``ar``:
-    approximate randomization); ``pairwise`` runs that test for every pair of systems."""
+    approximate randomization, ``none``); ``pairwise`` runs that test for every pair of systems.
 
-    bootstrap: int = 0
-    paired: str = "none"
+    The defaults are the command line's (1,000-resample 95% CIs, paired bootstrap vs the
+    baseline, seed 12345): ``evaluate()`` without ``stats`` and ``evalkit score`` agree.
+    """
+
+    bootstrap: int = DEFAULT_BOOTSTRAP
+    paired: str = DEFAULT_PAIRED
     pairwise: bool = False
     seed: int = DEFAULT_SEED
-    confidence: float = 0.95
+    confidence: float = DEFAULT_CONFIDENCE
     ar_trials: int = 10_000
 
     def __post_init__(self) -> None:
@@ -85,7 +124,34 @@ class StatsOptions:
         (``bootstrap=0``) still resamples sacrebleu's default 1,000 times."""
         if self.paired == "ar":
             return self.ar_trials
-        return self.bootstrap or 1000
+        return self.bootstrap or DEFAULT_BOOTSTRAP
+
+    @property
+    def paired_unit(self) -> str:
+        """``paired-bs resamples`` / ``paired-ar trials``: what :attr:`paired_samples` counts."""
+        return f"paired-{self.paired} {'trials' if self.paired == 'ar' else 'resamples'}"
+
+    def warnings(self, alpha: float) -> tuple[str, ...]:
+        """What a reader of p-values at level ``alpha`` must know about these settings (the
+        CLI prints them): a paired bootstrap drawing resamples although ``bootstrap`` is 0, and
+        too few resamples or trials for any p-value to get below ``alpha``."""
+        if self.paired == "none":
+            return ()
+        out = []
+        n = self.paired_samples
+        if self.paired == "bs" and self.bootstrap == 0:
+            out.append(
+                f"bootstrap 0 turns confidence intervals off; the paired bootstrap still draws "
+                f"{n:,} resamples"
+            )
+        p = smallest_p_value(n)
+        if p >= alpha:
+            out.append(
+                f"with {n:,} {self.paired_unit} the smallest possible p-value is "
+                f"1/({n}+1) = {p:.4f}, so no difference can be significant at p < {alpha:g}; "
+                f"use at least {samples_needed(alpha):,}"
+            )
+        return tuple(out)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -95,6 +161,10 @@ class StatsOptions:
             "seed": self.seed,
             "confidence": self.confidence,
             "ar_trials": self.ar_trials if self.paired == "ar" else None,
+            # said only when it is not `bootstrap`: CIs off, the paired bootstrap still draws
+            "paired_resamples": self.paired_samples
+            if self.paired == "bs" and not self.bootstrap
+            else None,
         }
 
 
@@ -127,6 +197,10 @@ def evaluate(
     ``"none"``, an OpenCC config name, or a :class:`Normalizer`. Scores are reported both raw
     and normalized; normalization is applied to references and candidates alike. With a
     ``cache``, statistics already extracted for identical inputs are reused.
+
+    ``stats`` defaults to ``StatsOptions()``, the command line's settings: 1,000-resample 95%
+    CIs and a paired bootstrap of every system against the baseline, seeded
+    (``StatsOptions(0, "none")`` computes neither).
     """
     sets = [testsets] if isinstance(testsets, TestSet) else list(testsets)
     names = parse_metric_names(metrics)
@@ -171,6 +245,7 @@ def _evaluate_one(
     specs = [make_metric(m, ts.lang, tokenize=tokenize, ter_plain=ter_plain) for m in metric_names]
     norm_refs = [norm.apply(stream) for stream in ts.refs]
     ref_changed = tuple(any(flags) for flags in zip(*(r.changed for r in norm_refs), strict=True))
+    ref_converted = sum(any(f) for f in zip(*(r.converted for r in norm_refs), strict=True))
     refs_n = [r.lines for r in norm_refs]
 
     systems: list[SystemResult] = []
@@ -201,7 +276,9 @@ def _evaluate_one(
                 raw_scores=_scores(specs, raw_stats, len(ts.refs)),
                 changed_segments=norm_hyps.n_changed,
                 script=script.as_dict() if script else None,
-                warnings=_warnings(sum(not h.strip() for h in hyps), script, ref_script),
+                warnings=_warnings(
+                    sum(not h.strip() for h in hyps), script, ref_script, norm_hyps.n_converted
+                ),
             )
         )
         seg_scores[sys_name] = _segment_scores(specs, norm_stats)
@@ -218,7 +295,13 @@ def _evaluate_one(
         lang=ts.lang,
         segments=ts.n_segments,
         metrics=metric_names,
-        normalization=_normalization_record(norm, normalizer_spec, sum(ref_changed)),
+        normalization=_normalization_record(
+            norm,
+            normalizer_spec,
+            sum(ref_changed),
+            ref_converted,
+            {name: r.n_converted for name, r in normed.items()},
+        ),
         baseline=baseline,
         systems=tuple(systems),
         segment_data=SegmentData(
@@ -237,23 +320,35 @@ def _evaluate_one(
 
 
 def _normalization_record(
-    norm: Normalizer, requested: str | Normalizer | None, ref_changed_segments: int
+    norm: Normalizer,
+    requested: str | Normalizer | None,
+    ref_changed_segments: int,
+    ref_converted_segments: int,
+    converted_segments: Mapping[str, int],
 ) -> dict[str, object]:
-    """A test set's ``normalization`` entry: the normalizer, what was asked for, and how many
-    reference segments it changed (a count, so the streamed path can build it too)."""
+    """A test set's ``normalization`` entry: the normalizer, what was asked for, and per side
+    how many segments it touched (counts, so the streamed path can build it too).
+
+    ``ref_changed_segments``: reference segments any step changed (a segment counts once
+    across references); ``ref_converted_segments`` and ``converted_segments`` (system → count):
+    segments the OpenCC conversion changed, which under ``auto`` are only other-script ones.
+    """
     return {
         **norm.as_dict(),
         "signature": norm.describe(),
         "requested": requested if isinstance(requested, str) else None,
         "ref_changed_segments": ref_changed_segments,
+        "ref_converted_segments": ref_converted_segments,
+        "converted_segments": dict(converted_segments),
     }
 
 
 def _warnings(
-    empty: int, script: ScriptShare | None, ref_script: ScriptShare | None
+    empty: int, script: ScriptShare | None, ref_script: ScriptShare | None, converted: int
 ) -> tuple[str, ...]:
     """What a reader should know before trusting a system's numbers, from its count of empty
-    output segments and its script (counts, so the streamed path can call it too)."""
+    output segments, its script and how many of its segments normalization converted (counts,
+    so the streamed path can call it too)."""
     out = []
     clear = ("simplified", "traditional")
     if (
@@ -263,9 +358,17 @@ def _warnings(
         and script.verdict in (*clear, "mixed")
     ):
         if script.verdict != ref_script.verdict:
+            if converted:
+                plural = "s" if converted != 1 else ""
+                effect = (
+                    f"normalization converted {converted} of its segment{plural}, "
+                    "so the normalized scores hide this"
+                )
+            else:
+                effect = "normalization converted none of its segments, so the scores count it"
             out.append(
                 f"wrong script: output is {script.verdict}, the reference is "
-                f"{ref_script.verdict} (normalization hides this in the normalized scores)"
+                f"{ref_script.verdict} ({effect})"
             )
     if empty:
         out.append(f"{empty} empty output segment{'s' if empty != 1 else ''}")

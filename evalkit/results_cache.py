@@ -10,8 +10,11 @@ NumPy or sacrebleu: a hit imports neither.
 A key is a SHA-256 over: the cache format, the evalkit source files (every file of the
 package, so an edited checkout never reuses an old document), the Python, sacrebleu, OpenCC
 and NumPy versions, the command and its result-changing options, and every input file's name
-as given and its bytes. An entry stores its key and a checksum of the document; an entry that
-is torn, edited or for another key is discarded and recomputed, never trusted.
+as given and the SHA-256 of its bytes — taken from the same read that scoring parses
+(:class:`evalkit._io.InputFile`), so a FIFO is read once and a file changed between hashing and
+parsing cannot store a document under the wrong key. An entry stores its key and a checksum
+of the document; an entry that is torn, edited or for another key is discarded and recomputed,
+never trusted.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from ._io import write_cache_entry
+from ._io import READ_BLOCK, InputFile, write_cache_entry
 
 __all__ = [
     "DEPENDENCIES",
@@ -34,7 +37,7 @@ __all__ = [
     "results_key",
 ]
 
-_FORMAT = "evalkit-results-cache-1"
+_FORMAT = "evalkit-results-cache-2"
 _PACKAGE = Path(__file__).resolve().parent
 
 DEPENDENCIES = ("sacrebleu", "opencc", "numpy")
@@ -75,10 +78,15 @@ def _feed(h: hashlib._Hash, data: bytes) -> None:
 
 
 def results_key(
-    command: str, options: Mapping[str, object], files: Sequence[str | os.PathLike[str]]
+    command: str,
+    options: Mapping[str, object],
+    files: Sequence[str | os.PathLike[str] | InputFile],
 ) -> str | None:
     """Hex key for one run, or None when an input cannot be read (the run reports that) or
-    evalkit's own files cannot (then nothing is cached: a key must cover the code)."""
+    evalkit's own files cannot (then nothing is cached: a key must cover the code).
+
+    Give inputs as InputFile values already read: their digests are used, nothing is re-read.
+    """
     try:
         code = code_fingerprint()
     except OSError:
@@ -89,13 +97,24 @@ def results_key(
     _feed(h, command.encode())
     _feed(h, json.dumps(options, sort_keys=True, ensure_ascii=False).encode())
     h.update(len(files).to_bytes(8, "little"))
-    for name in files:
-        try:
-            data = Path(name).read_bytes()
-        except (OSError, ValueError):
-            return None
+    for file in files:
+        if isinstance(file, InputFile):
+            name, digest = file.path, file.digest
+        else:
+            try:
+                name, digest = os.fspath(file), _file_digest(file)
+            except (OSError, ValueError):
+                return None
         _feed(h, os.fsencode(name))
-        _feed(h, data)
+        _feed(h, digest.encode())
+    return h.hexdigest()
+
+
+def _file_digest(path: str | os.PathLike[str]) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(READ_BLOCK):
+            h.update(block)
     return h.hexdigest()
 
 

@@ -26,6 +26,7 @@ from .errors import ConfigError, EvalkitError, MismatchError
 
 __all__ = [
     "DEFAULT_SEED",
+    "RESAMPLE_BUDGET_BYTES",
     "BootstrapScores",
     "ConfidenceInterval",
     "PairedResult",
@@ -48,6 +49,12 @@ _F64 = np.dtype(np.float64)
 _F32_EXACT = 2.0**24  # every integer up to here is a float32
 _F64_EXACT = 2.0**53
 _CHUNK_CELLS = 1 << 22  # count/mask rows per matrix product: at most 4 Mi cells (32 MiB)
+
+RESAMPLE_BUDGET_BYTES = 4 << 30
+"""The most memory one resampling step may ask for (4 GiB): sacrebleu's draw is a B × N index
+matrix, so ``--bootstrap 1000000000`` would otherwise die in NumPy's allocator. Checked before
+anything is allocated; the default 1,000 resamples stay far below it up to the 100,000 segments
+scored exactly (0.8 GB)."""
 
 
 @dataclass(frozen=True)
@@ -164,6 +171,21 @@ def _score(score_fn: ScoreFn, rows: np.ndarray) -> np.ndarray:
 def _corpus_score(score_fn: ScoreFn, stats: np.ndarray) -> float:
     """The real score: rows summed in order in float64, like sacrebleu's ``sum_of_lists``."""
     return float(_score(score_fn, stats.sum(axis=0)[None, :])[0])
+
+
+def check_resample_budget(n_draws: int, bytes_per_draw: int, what: str) -> None:
+    """Refuse, before allocating, a resampling that needs more than the memory budget.
+
+    ``bytes_per_draw`` is what one resample (or trial) holds at once, so the message can say how
+    many would fit.
+    """
+    need = n_draws * bytes_per_draw
+    if need > RESAMPLE_BUDGET_BYTES:
+        fits = max(1, RESAMPLE_BUDGET_BYTES // max(1, bytes_per_draw))
+        raise ConfigError(
+            f"{what}: {n_draws:,} would need {need / 2**30:,.1f} GiB of memory, over evalkit's "
+            f"{RESAMPLE_BUDGET_BYTES / 2**30:g} GiB resampling budget; at most {fits:,} fit here"
+        )
 
 
 # ----------------------------------------------------------------------------- resampling
@@ -419,6 +441,8 @@ def bootstrap_scores(
 def _resample_scores(syss: list[np.ndarray], score_fn: ScoreFn, b: int, s: int) -> BootstrapScores:
     """:func:`bootstrap_scores` on statistics and arguments its callers already validated."""
     n, d = syss[0].shape
+    # the B × N draw (int64), then B × (systems × d) sums and scores
+    check_resample_budget(b, 8 * (n + 2 * d * len(syss)), f"{n:,} segments: bootstrap resamples")
     idxs = _bootstrap_indices(n, b, s)
     with _one_blas_thread():
         sums = _float32_resample_sums(np.hstack(syss), idxs, (n, b, s))
@@ -494,6 +518,9 @@ def paired_approximate_randomization(
     if not syss:
         return []
     d, n = bl.shape[1], bl.shape[0]
+    # the T × N swap mask (bool), T × (systems × d) products and shuffled sums; the CI draw
+    check_resample_budget(t, n + 24 * d * (len(syss) + 1), f"{n:,} segments: randomization trials")
+    check_resample_budget(nc, 8 * (n + d * len(syss)), f"{n:,} segments: bootstrap resamples")
     rng = np.random.default_rng(s)
     pos = rng.integers(2, size=(t, n), dtype=bool)
     with _one_blas_thread():

@@ -16,9 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._io import DEFAULT_MAX_SEGMENT_CHARS
 from .corpus import TestSet, load_testset
 from .errors import ConfigError
+from .evaluation import DEFAULT_BOOTSTRAP, DEFAULT_CONFIDENCE, DEFAULT_PAIRED
 from .metrics import parse_metric_names
+from .stats import DEFAULT_SEED
 from .translators import TranslatorConfig, parse_translator
 
 if TYPE_CHECKING:
@@ -55,6 +58,7 @@ _SUITE_KEYS = {
     "confidence",
     "output",
     "description",
+    "max_segment_chars",
 }
 _TESTSET_KEYS = {"name", "lang", "source", "refs", "systems", "baseline"}
 _TOP_KEYS = {"suite", "testsets", "gate", "engine"}
@@ -87,6 +91,7 @@ class TestSetSpec:
     systems: tuple[SystemSpec, ...]
     source: Path | None = None
     baseline: str | None = None
+    max_segment_chars: int = DEFAULT_MAX_SEGMENT_CHARS  # [suite].max_segment_chars
 
     @property
     def translators(self) -> tuple[SystemSpec, ...]:
@@ -106,6 +111,7 @@ class TestSetSpec:
             lang=self.lang,
             name=self.name,
             baseline=self.baseline,
+            max_segment_chars=self.max_segment_chars,
         )
 
 
@@ -139,10 +145,10 @@ class SuiteConfig:
     punct: bool = False
     tokenize: str | None = None
     ter_plain: bool = False
-    bootstrap: int = 1000
-    paired: str = "bs"
-    seed: int = 12345
-    confidence: float = 0.95
+    bootstrap: int = DEFAULT_BOOTSTRAP  # the statistics defaults are StatsOptions' own
+    paired: str = DEFAULT_PAIRED
+    seed: int = DEFAULT_SEED
+    confidence: float = DEFAULT_CONFIDENCE
     output: Path | None = None
     gate: Mapping[str, Any] = field(default_factory=dict)
     engine: EngineConfig = field(default_factory=EngineConfig)
@@ -287,6 +293,11 @@ def _build(data: Mapping[str, Any], path: Path) -> SuiteConfig:
             kwargs[key] = _typed(suite[key], kind, f"[suite].{key}", path)
     if output is not None:
         kwargs["output"] = output
+    if "max_segment_chars" in suite:
+        limit = _typed(suite["max_segment_chars"], int, "[suite].max_segment_chars", path)
+        if limit < 1:
+            raise ConfigError(f"[suite].max_segment_chars must be >= 1, got {limit}", path)
+        testsets = tuple(dataclasses.replace(ts, max_segment_chars=limit) for ts in testsets)
     gate = _typed(data.get("gate", {}), dict, "[gate]", path)
     engine = _engine(_typed(data.get("engine", {}), dict, "[engine]", path), path)
     return SuiteConfig(name=name, path=path, testsets=testsets, gate=gate, engine=engine, **kwargs)
@@ -326,11 +337,28 @@ def _engine(table: Mapping[str, Any], path: Path) -> EngineConfig:
     return EngineConfig(**kw)
 
 
+def _name_line(path: Path, name: str) -> int | None:
+    """The line of ``name = "<name>"`` in the suite file, to point at it (None if not found)."""
+    pattern = re.compile(r"^\s*name\s*=\s*(\"|')" + re.escape(name) + r"\1")
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return next((i for i, line in enumerate(lines, 1) if pattern.match(line)), None)
+
+
 def _testset(t: Any, index: int, base: Path, path: Path, outputs_dir: Path) -> TestSetSpec:
     where = f"[[testsets]] #{index}"
     _typed(t, dict, where, path)
     _check_keys(t, _TESTSET_KEYS, where, path)
     name = _typed(t.get("name", f"testset{index}"), str, f"{where}.name", path)
+    if not _NAME_RE.match(name):
+        # the name is a folder under reports/: "../x" or "/tmp/x" would write outside it
+        raise ConfigError(
+            f"{where}: invalid test set name {name!r}: must be letters, digits, '_', '-', '.'",
+            path,
+            _name_line(path, name),
+        )
     where = f"test set {name!r}"
     refs = t.get("refs")
     if isinstance(refs, str):

@@ -3,9 +3,10 @@
 It answers ``POST /v1/chat/completions`` with :func:`fake_translation` of the last user message and
 usage counts, in a real ``ThreadingHTTPServer`` on an ephemeral port, so the client under test goes
 through real sockets, timeouts and dropped connections. Per test it can be told to answer slowly,
-to fail the next requests in a scripted way (``"429"``, ``"500"``, ``"401"``, ``"drop"``,
-``"malformed"``), to fail forever on messages containing a word, or to leave out usage. It records
-every request (path, headers, JSON body) and the largest number of requests it served at once.
+to trickle its answer a byte at a time, to fail the next requests in a scripted way (``"429"``,
+``"500"``, ``"401"``, ``"drop"``, ``"malformed"``), to fail forever on messages containing a
+word, or to leave out usage. It records every request (path, headers, JSON body) and the largest
+number of requests it served at once.
 
 Run it by hand with ``python tests/fake_openai_server.py [PORT]``.
 """
@@ -39,6 +40,7 @@ class Behavior:
     multiline: bool = False  # answer "  first\n  second  " to exercise one-line cleaning
     suffix: str = ""  # appended to every answer (to tell two runs apart)
     echo_auth: bool = False  # put the Authorization header into error bodies (a hostile server)
+    trickle: float = 0.0  # seconds between the body's bytes: each read is quick, the whole is not
 
 
 class FakeOpenAI:
@@ -160,7 +162,14 @@ def _handler_for(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(data)
+            if not server.behavior.trickle:
+                self.wfile.write(data)
+                return
+            self.wfile.flush()
+            for i in range(len(data)):
+                self.wfile.write(data[i : i + 1])
+                self.wfile.flush()
+                time.sleep(server.behavior.trickle)
 
     return Handler
 

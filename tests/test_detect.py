@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evalkit.detect import ScriptShare, detect_script, is_han
+from evalkit.detect import ScriptShare, detect_script, is_han, lines_with
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -105,3 +105,24 @@ def test_converting_a_simplified_fixture_with_s2t_flips_the_verdict() -> None:
 )
 def test_is_han(ch: str, han: bool) -> None:
     assert is_han(ch) is han
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        # why: 坏布 is Simplified text t2s would still change; 於 alone marks a Traditional line
+        ("traditional", (False, True, True, False, False)),
+        # why: a Traditional line with 里 (Simplified-only for OpenCC) is flagged the other way
+        ("simplified", (True, True, False, True, False)),
+    ],
+)
+def test_lines_with_flags_the_lines_holding_a_character_of_that_script(kind, expected) -> None:
+    lines = ["这块坏布", "取决於天气", "這塊壞布", "一公里", "人工智能 GLM"]
+    assert lines_with(lines, kind) == expected
+    for line, flag in zip(lines, expected, strict=True):  # the definition, character by character
+        assert flag == any(opencc_kind(ch) == kind for ch in line if is_han(ch))
+
+
+def test_lines_with_on_lines_without_that_script_is_all_false() -> None:
+    assert lines_with(read("article.zh"), "traditional") == (False,) * len(read("article.zh"))
+    assert lines_with([], "simplified") == ()

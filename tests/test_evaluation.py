@@ -108,7 +108,7 @@ def test_ter_regression_shows_as_positive_delta(en_zh: evalkit.TestSet) -> None:
 
 
 def test_no_statistics_requested_records_none(en_zh: evalkit.TestSet) -> None:
-    ts = evalkit.evaluate(en_zh, ["bleu"], "none").testsets[0]
+    ts = evalkit.evaluate(en_zh, ["bleu"], "none", stats=StatsOptions(0, "none")).testsets[0]
     assert ts.stats == {}
     assert ts.system("strong").scores["bleu"].ci is None
     assert ts.system("weak").vs_baseline["bleu"].p_value is None

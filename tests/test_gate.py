@@ -62,7 +62,8 @@ VERDICT_CASES = [
     (DROP, bleu(50.0, 45.0, 0.20), True, "not significant (p=0.2000"),  # big drop, noise: pass
     (DROP_ANY, bleu(50.0, 45.0, 0.20), False, "drop 5.00 > 1"),  # same drop, significance none
     (DROP, bleu(50.0, 53.0, 0.001), True, "improved by 3.00"),  # a significant gain never fails
-    (DROP, ter(30.0, 33.0, 0.001), False, "drop 3.00 > 1"),  # TER going up is the drop
+    (DROP, ter(30.0, 33.0, 0.001), False, "rise 3.00 > 1"),  # TER going up is the worsening
+    (DROP, ter(30.0, 30.5, 0.3), True, "rise 0.50 <= 1"),  # ...and is called a rise
     (DROP, ter(30.0, 25.0, 0.001), True, "improved by 5.00"),  # TER going down is a gain
     (DROP, bleu(50.0, 45.0, None), False, "no paired p-value"),  # cannot judge noise: fail
     # p is compared as printed (4 decimals): 0.04996 prints 0.0500, which is not < 0.05
@@ -88,15 +89,16 @@ def test_judge_decides_drops_direction_and_significance(
         (bleu(50.0, 34.104), 34.1, True),  # prints 34.10: not below a floor of 34.1
         (bleu(50.0, 34.0949), 34.1, False),  # prints 34.09: below
         (bleu(50.0, 34.095), 34.1, False),  # stored as 34.09499…, printed 34.09: below
-        (ter(30.0, 60.004), 60.0, True),  # TER min is a ceiling; prints 60.00
+        (ter(30.0, 60.004), 60.0, True),  # TER's limit is a ceiling (max); prints 60.00
         (ter(30.0, 60.006), 60.0, False),  # prints 60.01: above the ceiling
         (ter(30.0, 12.0), 60.0, True),
     ],
 )
-def test_min_is_the_worst_acceptable_score_at_printed_precision(
+def test_min_floor_and_max_ceiling_are_judged_at_printed_precision(
     m: Measurement, floor: float, passed: bool
 ) -> None:
-    v = judge(GateRule("floor", metric=m.metric, min=floor), m)
+    limit = {"min": floor} if m.higher_is_better else {"max": floor}
+    v = judge(GateRule("floor", metric=m.metric, **limit), m)
     assert v.passed is passed
     assert f"{v.candidate:.2f}" == f"{m.candidate:.2f}"  # the verdict's number is the printed one
     if not passed:
@@ -113,7 +115,7 @@ def test_verdict_numbers_are_the_printed_ones_and_delta_is_their_difference() ->
 def test_decide_expands_wildcards_and_exit_code_is_one_on_any_failure() -> None:
     rules = [
         GateRule("all", max_drop=1.0, significance=None),
-        GateRule("ter-only", testset="en-zh", metric="ter", min=40.0),
+        GateRule("ter-only", testset="en-zh", metric="ter", max=40.0),
         GateRule("other-set", testset="zh-en", metric="bleu", min=1.0),
     ]
     ms = [bleu(50.0, 49.8), ter(30.0, 45.0)]
@@ -152,10 +154,21 @@ BAD_RULES = [
     (rules_table(metric="bleuu"), "unknown metric 'bleuu'. Did you mean 'bleu'?"),
     (rules_table(metric="chrf++"), "metric 'chrf++' is not scored by the suite"),
     (rules_table(testset="fr-en"), "testset 'fr-en' is not in the suite"),
-    (rules_table(metric="*", max_drop=None, min=30), "min needs one metric"),
-    ({"rules": [{"metric": "bleu"}]}, "needs min and/or max_drop"),
+    (rules_table(metric="*", max_drop=None, min=30), "min needs one metric, not '*'"),
+    (rules_table(metric="*", max_drop=None, max=30), "max needs one metric, not '*'"),
+    ({"rules": [{"metric": "bleu"}]}, "needs min (a floor), max (a ceiling, for TER) and/or"),
     ({"rules": [{"metric": "bleu", "min": 3, "significance": 0.05}]}, "significance applies to"),
-    ({"rules": [{"name": "a", "min": 1, "metric": "ter"}] * 2}, "duplicate rule name 'a'"),
+    ({"rules": [{"name": "a", "max": 1, "metric": "ter"}] * 2}, "duplicate rule name 'a'"),
+    # a limit in the wrong direction names the right key
+    (
+        {"rules": [{"metric": "ter", "min": 60}]},
+        "ter is lower-is-better: write its limit as a ceiling, max = 60",
+    ),
+    (
+        {"rules": [{"metric": "bleu", "max": 40}]},
+        "bleu is higher-is-better: write its limit as a floor, min = 40",
+    ),
+    ({"rules": [{"metric": "ter", "min": 10, "max": 60}]}, "ter is lower-is-better"),
     ({"rules": []}, "[gate] has no rules"),
     ({"rules": {"metric": "bleu"}}, "must be an array of tables"),
     ({**rules_table(), "treshold": 1}, "unknown key 'treshold' in [gate]"),
@@ -180,7 +193,12 @@ def test_the_bundled_gate_rules_parse(suite) -> None:
     config = load_gate_config(suite)
     assert [r.name for r in config.rules][:3] == ["bleu-drop", "chrf-drop", "ter-rise"]
     ceiling = config.rules[-1]
-    assert (ceiling.testset, ceiling.metric, ceiling.min) == ("zh-en", "ter", 60.0)
+    assert (ceiling.testset, ceiling.metric, ceiling.max, ceiling.min) == (
+        "zh-en",
+        "ter",
+        60.0,
+        None,
+    )
     assert config.baseline == GATE / "baseline.json"
     assert config.candidates is None and config.paired_test(suite) == "bs"
     assert GateRule("x", max_drop=1, significance=None).describe() == "max_drop 1 (any)"
@@ -238,6 +256,160 @@ def test_rules_come_from_pyproject_when_the_suite_has_no_gate(
         load_gate_config(s, cwd=tmp_path)
 
 
+def test_a_ter_floor_written_min_exits_2_naming_the_line_and_max(
+    run_evalkit: Run, tmp_path: Path
+) -> None:
+    gate = (
+        '[gate]\nbaseline = "b.json"\n[[gate.rules]]\nname = "ceiling"\nmetric = "ter"\nmin = 60\n'
+    )
+    path = tmp_path / "suite.toml"
+    path.write_text(suite_text(gate=gate), encoding="utf-8")
+    line = path.read_text("utf-8").splitlines().index("[[gate.rules]]") + 1
+    proc = run_evalkit("gate", path)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr == (
+        f"evalkit: error: {path}:{line}: [[gate.rules]] #1: ter is lower-is-better: write its "
+        "limit as a ceiling, max = 60 (min is a floor, for higher-is-better metrics such as "
+        "bleu)\n"
+    )
+
+
+def test_the_readme_gate_example_is_a_valid_gate(tmp_path: Path) -> None:
+    readme = (FIXTURES.parent / "README.md").read_text("utf-8")
+    section = readme.split("## CI regression gate", 1)[1]
+    example = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    text = suite_text(gate=example).replace("reworded = ", "nightly = ")  # its candidate
+    path = tmp_path / "suite.toml"
+    path.write_text(text, encoding="utf-8")
+    config = load_gate_config(load_suite(path))
+    limits = {r.metric: (r.min, r.max) for r in config.rules if r.max_drop is None}
+    assert limits == {"bleu": (40.0, None), "ter": (None, 60.0)}
+
+
+def test_a_limit_in_the_wrong_direction_is_refused_when_built_in_code() -> None:
+    with pytest.raises(ConfigError, match="rule 'c': ter is lower-is-better.*max = 60"):
+        GateRule("c", metric="ter", min=60.0)
+    with pytest.raises(ConfigError, match="rule 'f': chrf is higher-is-better.*min = 40"):
+        GateRule("f", metric="chrf", max=40.0)
+    assert GateRule("x", metric="ter", max=60.0).describe() == "max 60"
+
+
+# --- significance the resamples can reach ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stats", "significance", "refused"),
+    [
+        (StatsOptions(10, "bs"), 0.05, True),  # smallest p 1/11 = 0.0909
+        (StatsOptions(19, "bs"), 0.05, True),  # 1/20 = 0.0500 is not < 0.05
+        (StatsOptions(20, "bs"), 0.05, False),  # 1/21 = 0.0476
+        (StatsOptions(0, "bs"), 0.05, False),  # CIs off: the paired bootstrap still draws 1000
+        (StatsOptions(99, "bs"), 0.01, True),  # 1/100 = 0.0100
+        (StatsOptions(10, "bs"), "none", False),  # no significance asked: nothing to reach
+        (StatsOptions(10, "ar", ar_trials=10), 0.05, True),  # AR: 1/(trials+1) likewise
+    ],
+)
+def test_a_significance_the_resamples_cannot_reach_is_refused(
+    suite, stats: StatsOptions, significance: object, refused: bool
+) -> None:
+    from evalkit.gate.run import check_reachable
+
+    config = parse_gate(rules_table(significance=significance), suite, SUITE)
+    if not refused:
+        check_reachable(config, stats)
+        return
+    with pytest.raises(ConfigError, match="cannot be reached with") as info:
+        check_reachable(config, stats)
+    assert str(info.value).startswith(str(SUITE))
+
+
+def test_gate_with_too_few_resamples_exits_2_instead_of_passing_a_regression(
+    run_evalkit: Run,
+) -> None:
+    proc = run_evalkit("gate", SUITE, "--candidate", "regressed", "--bootstrap", "10")
+    assert proc.returncode == 2 and proc.stdout == ""
+    line = SUITE.read_text("utf-8").splitlines().index("[[gate.rules]]") + 1
+    assert proc.stderr == (
+        f"evalkit: error: {SUITE}:{line}: rule 'bleu-drop': significance 0.05 cannot be "
+        "reached with 10 paired-bs resamples (the smallest p-value is 1/(10+1) = 0.0909), so "
+        "every drop beyond max_drop would pass as noise; use --bootstrap 20 or more, or "
+        'significance = "none"\n'
+    )
+
+
+# --- a candidate identical to the baseline --------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def identical_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """`evalkit baseline` then `evalkit gate` on a suite whose candidate `copy` is a byte copy
+    of the released output (plus `reworded`, which differs)."""
+    from conftest import evalkit_command
+
+    tmp = tmp_path_factory.mktemp("identical")
+    for d, ext in (("en-zh", "zh"), ("zh-en", "en")):
+        (tmp / f"copy.{ext}").write_bytes((GATE / d / f"released.{ext}").read_bytes())
+    rules = SUITE.read_text("utf-8").split("[gate]")[1].replace('baseline = "baseline.json"', "")
+    text = suite_text(gate="[gate]" + rules)  # the bundled rules; the baseline is given below
+    for d, ext in (("en-zh", "zh"), ("zh-en", "en")):
+        text = text.replace(
+            f'regressed = "{GATE}/{d}/regressed.{ext}"', f'copy = "{tmp}/copy.{ext}"'
+        )
+    suite_path = tmp / "suite.toml"
+    suite_path.write_text(text, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "GITHUB_STEP_SUMMARY"}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*evalkit_command(), *args],
+            capture_output=True, text=True, encoding="utf-8", env=env, timeout=120, check=False,
+        )  # fmt: skip
+
+    base = run("baseline", str(suite_path), "--write", str(tmp / "b.json"))
+    assert base.returncode == 0, base.stderr
+    common = [str(suite_path), "--baseline", str(tmp / "b.json"), "--candidate", "copy"]
+    json_run = run(
+        "gate", *common, "--format", "json",
+        "--junit", str(tmp / "gate.xml"), "--summary", str(tmp / "gate.md"),
+    )  # fmt: skip
+    table_run = run("gate", *common)
+    return {"json": json_run, "table": table_run, "dir": tmp}
+
+
+def test_a_candidate_identical_to_the_baseline_passes_without_a_paired_test(
+    identical_run: dict,
+) -> None:
+    proc = identical_run["json"]
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    checks = report["checks"]
+    assert report["passed"] is True and {c["system"] for c in checks} == {"copy"}
+    assert len(checks) == 8
+    for c in checks:
+        assert c["identical"] is True and c["p_value"] is None and c["verdict"] == "pass"
+        assert c["reason"].startswith("identical to baseline") and c["delta"] == 0.0
+        assert "p=" not in c["reason"]
+
+
+def test_identical_to_baseline_is_said_in_the_table_markdown_and_junit(
+    identical_run: dict,
+) -> None:
+    table = identical_run["table"]
+    assert table.returncode == 0, table.stderr
+    rows = [ln for ln in table.stdout.splitlines() if " copy " in ln]
+    assert len(rows) == 8
+    for row in rows:
+        assert "identical to baseline" in row and "0.0010" not in row and "—" in row
+    md = (identical_run["dir"] / "gate.md").read_text("utf-8")
+    md_rows = [ln for ln in md.splitlines() if "| copy |" in ln]
+    assert len(md_rows) == 8
+    assert all("| — | ✅ pass | identical to baseline" in ln for ln in md_rows)
+    root = ET.parse(identical_run["dir"] / "gate.xml").getroot()
+    outs = [e.text or "" for e in root.findall(".//system-out")]
+    assert len(outs) == 8 and root.find(".//failure") is None
+    assert all("p —" in o and "identical to baseline" in o for o in outs)
+
+
 # --- the baseline file ----------------------------------------------------------------------
 
 
@@ -254,7 +426,10 @@ def test_the_committed_baseline_is_what_evalkit_baseline_writes(
     assert written == committed
     en_zh = committed["testsets"]["en-zh"]
     assert en_zh["output"] == (GATE / "en-zh/released.zh").read_text("utf-8").splitlines()
-    assert en_zh["segments"] == 12 and en_zh["normalization"] == "opencc:t2s|punct:no|width:no"
+    assert (
+        en_zh["segments"] == 12
+        and en_zh["normalization"] == "opencc:t2s-if-traditional|punct:no|width:no"
+    )
     assert "tok:zh" in en_zh["scores"]["bleu"]["signature"]
 
 
@@ -344,7 +519,7 @@ MISMATCHES = {
     ),
     "normalization": (
         lambda: suite_text(normalize="none"),
-        "en-zh: normalization differs: baseline opencc:t2s, now opencc:none",
+        "en-zh: normalization differs: baseline opencc:t2s-if-traditional, now opencc:none",
     ),
     "missing test set": (
         with_extra_testset,

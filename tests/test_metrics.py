@@ -56,7 +56,14 @@ def assert_matches_sacrebleu(
     ts: TestSet, metrics=METRIC_NAMES, *, tokenize: str | None = None, ter_plain: bool = False
 ) -> None:
     """evaluate() with normalizer='none' == sacrebleu, corpus and segment level, every system."""
-    res = evalkit.evaluate(ts, metrics, normalizer="none", tokenize=tokenize, ter_plain=ter_plain)
+    res = evalkit.evaluate(
+        ts,
+        metrics,
+        normalizer="none",
+        tokenize=tokenize,
+        ter_plain=ter_plain,
+        stats=evalkit.StatsOptions(0, "none"),  # scores only: CIs would differ raw vs normalized
+    )
     tr = res.testsets[0]
     refs = [list(stream) for stream in ts.refs]
     for system in tr.systems:

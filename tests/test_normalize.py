@@ -15,6 +15,7 @@ from sacrebleu.metrics import BLEU, CHRF, TER
 
 import evalkit
 from evalkit.corpus import TestSet
+from evalkit.detect import lines_with
 from evalkit.errors import ConfigError
 from evalkit.normalize import Normalizer, resolve_normalizer
 
@@ -324,3 +325,179 @@ def test_punct_makes_a_candidate_differing_only_in_punctuation_score_like_the_re
         assert plain.systems[0].scores[m].score == raw[m] == folded.systems[0].raw_scores[m].score
     assert raw["bleu"] < perfect["bleu"]
     assert folded.normalization["punct"] is True
+
+
+# --- auto converts only segments not already in the target script -----------------------------
+
+# Simplified text t2s is not the identity on: the phrase 坏布 (a Traditional spelling of 坯布).
+SIMPLIFIED_T2S_CHANGES = "这块坏布不能用了。"
+SIMPLIFIED = ["这块坏布不能用了。", "结果取决于天气。", "人工智能模型"]
+
+
+def test_auto_leaves_simplified_segments_byte_identical_where_t2s_would_change_them() -> None:
+    assert cc("t2s", SIMPLIFIED_T2S_CHANGES) != SIMPLIFIED_T2S_CHANGES  # precondition: 坏布→坯布
+    auto = resolve_normalizer("auto", lang="zh", reference_script="simplified")
+    out = auto.apply(SIMPLIFIED)
+    assert out.lines == tuple(SIMPLIFIED)
+    assert out.changed == out.converted == (False, False, False)
+    assert [auto(line) for line in SIMPLIFIED] == SIMPLIFIED
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        # why: one Traditional-only character (於) in Simplified text makes the segment convert
+        ("结果取决於天气。", "结果取决于天气。"),
+        # why: a wholly Traditional segment converts, and its Simplified result is not run
+        # through t2s again (a second pass would turn 坏布 into 坯布)
+        ("這塊壞布不能用了。", "这块坏布不能用了。"),
+        # why: a converted segment is converted to OpenCC's fixed point, like an explicit t2s
+        ("取決於", "取决于"),
+    ],
+)
+def test_auto_converts_a_segment_holding_a_traditional_only_character(
+    line: str, expected: str
+) -> None:
+    auto = resolve_normalizer("auto", lang="zh", reference_script="simplified")
+    out = auto.apply([*SIMPLIFIED, line])
+    assert out.lines == (*SIMPLIFIED, expected)
+    assert out.converted == out.changed == (False, False, False, True)
+    assert out.n_converted == 1
+
+
+def test_auto_for_a_traditional_reference_converts_only_segments_with_simplified_characters():
+    trad = ["這塊壞布不能用了。", "人工智能模型"]
+    auto = resolve_normalizer("auto", lang="zh", reference_script="traditional")
+    out = auto.apply([*trad, "这块坏布"])
+    assert out.lines == (*trad, cc("s2t", "这块坏布"))
+    assert out.converted == (False, False, True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    lines=st.lists(_text, max_size=6),
+    punct=st.booleans(),
+    target=st.sampled_from(["simplified", "traditional"]),
+)
+def test_auto_is_idempotent_and_leaves_lines_without_other_script_characters_alone(
+    lines: list[str], punct: bool, target: str
+) -> None:
+    auto = resolve_normalizer("auto", lang="zh", reference_script=target, punct=punct)
+    once = auto.apply(lines)
+    assert auto.apply(once.lines).lines == once.lines
+    other = "traditional" if target == "simplified" else "simplified"
+    plain = Normalizer(None, punct, punct)
+    for line, out, flag in zip(lines, once.lines, lines_with(lines, other), strict=True):
+        if not flag:
+            assert out == plain(line)
+
+
+def test_an_explicit_config_still_converts_every_segment() -> None:
+    out = resolve_normalizer("t2s", lang="zh").apply(SIMPLIFIED)
+    assert out.lines[0] == cc("t2s", SIMPLIFIED_T2S_CHANGES) != SIMPLIFIED[0]
+    assert out.converted == (True, False, False)  # converted = the conversion changed it
+
+
+def test_punct_folds_every_segment_while_auto_converts_only_traditional_ones() -> None:
+    auto = resolve_normalizer("auto", lang="zh", reference_script="simplified", punct=True)
+    out = auto.apply(["坏布，好布", "壞布，好布"])
+    assert out.lines == ("坏布,好布", cc("t2s", "壞布") + ",好布")
+    assert out.changed == (True, True) and out.converted == (False, True)
+
+
+def test_auto_has_its_own_signature_so_caches_and_baselines_never_mix_it_with_t2s() -> None:
+    auto = resolve_normalizer("auto", lang="zh", reference_script="simplified")
+    assert auto.describe() == "opencc:t2s-if-traditional|punct:no|width:no"
+    assert auto.describe() != Normalizer("t2s").describe()
+    assert resolve_normalizer("auto", lang="zh", reference_script="traditional").as_dict() == {
+        "config": "s2t",
+        "punct": False,
+        "width": False,
+        "only_segments_with": "simplified",
+    }
+
+
+@pytest.mark.parametrize(
+    "normalizer",
+    [
+        Normalizer("t2s", only_other_script=True),
+        Normalizer("s2t", punct=True, width=True, only_other_script=True),
+        Normalizer("t2s"),
+        Normalizer("tw2sp", punct=True),
+        Normalizer(),
+    ],
+)
+def test_a_results_normalization_record_rebuilds_the_normalizer_it_describes(normalizer) -> None:
+    assert Normalizer.from_dict(normalizer.as_dict()) == normalizer
+
+
+def test_only_other_script_needs_a_script_config() -> None:
+    with pytest.raises(ConfigError, match="needs t2s or s2t"):
+        Normalizer("tw2sp", only_other_script=True)
+
+
+def test_auto_scores_an_all_simplified_set_exactly_as_sacrebleu_and_counts_each_side() -> None:
+    ref = ["这块坏布不能用了。", "结果取决于天气。", "模型发布了。"]
+    hyps = {
+        "simplified": ("这块坏布不能用。", "结果取决于天气", "模型发布了"),
+        "traditional": ("這塊壞布不能用。", "結果取決於天氣", "模型發布了"),
+    }
+    ts = TestSet(name="t", lang="zh", refs=(tuple(ref),), systems=hyps)
+    tr = evalkit.evaluate(ts, ["bleu", "chrf", "ter"]).testsets[0]
+    simp, trad = tr.system("simplified"), tr.system("traditional")
+    raw = sacrebleu_scores(list(hyps["simplified"]), [ref])
+    for m in ("bleu", "chrf", "ter"):
+        assert simp.scores[m].score == simp.raw_scores[m].score == raw[m], m
+    assert trad.scores["bleu"].score > trad.raw_scores["bleu"].score  # still converted
+    assert tr.segment_data.ref_changed == (False, False, False)
+    assert tr.segment_data.changed == {
+        "simplified": (False, False, False),
+        "traditional": (True, True, True),
+    }
+    assert tr.normalization["ref_changed_segments"] == 0
+    assert tr.normalization["ref_converted_segments"] == 0
+    assert tr.normalization["converted_segments"] == {"simplified": 0, "traditional": 3}
+    assert tr.normalization["config"] == "t2s"  # the existing field keeps its meaning
+
+
+@pytest.mark.parametrize(
+    ("spec", "wording"),
+    [
+        ("auto", "normalization converted 12 of its segments, so the normalized scores hide this"),
+        ("none", "normalization converted none of its segments, so the scores count it"),
+    ],
+)
+def test_the_wrong_script_warning_says_whether_normalization_converted_the_system(
+    spec: str, wording: str
+) -> None:
+    ts = TestSet(
+        name="w",
+        lang="zh",
+        refs=(tuple(read("article.zh")),),
+        systems={"traditional": tuple(read("en-zh/traditional.zh"))},
+    )
+    warnings = evalkit.evaluate(ts, ["bleu"], spec).testsets[0].systems[0].warnings
+    assert warnings == (
+        f"wrong script: output is traditional, the reference is simplified ({wording})",
+    )
+    assert not any("hides" in w for w in warnings) or spec != "none"
+
+
+def test_the_seed_article_traditional_and_taiwan_systems_still_jump_when_normalized(
+    fixtures_dir: Path,
+) -> None:
+    suite = evalkit.load_suite(fixtures_dir / "suite.toml")
+    spec = next(t for t in suite.testsets if t.name == "en-zh")
+    tr = suite.evaluate([spec.load()]).testsets[0]
+    assert tr.normalization["requested"] == "auto"
+    for name in ("traditional", "taiwan"):
+        s = tr.system(name)
+        assert s.changed_segments == tr.normalization["converted_segments"][name] == 12
+        assert s.scores["bleu"].score > s.raw_scores["bleu"].score + 15, name
+        assert s.scores["ter"].score < s.raw_scores["ter"].score - 15, name
+    strong = tr.system("strong")
+    assert strong.changed_segments == 0
+    assert {m: v.score for m, v in strong.scores.items()} == {
+        m: v.score for m, v in strong.raw_scores.items()
+    }
+    assert tr.normalization["ref_converted_segments"] == 0

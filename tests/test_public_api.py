@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import math
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -24,8 +29,63 @@ def test_every_public_name_resolves(name: str) -> None:
 
 def test_the_documented_entry_points_are_public() -> None:
     # the README's API example uses these
-    for name in ("load_testset", "evaluate", "Results", "Normalizer", "EvalkitError"):
+    for name in (
+        "load_testset",
+        "evaluate",
+        "Results",
+        "Normalizer",
+        "EvalkitError",
+        "StatsOptions",
+    ):
         assert name in evalkit.__all__
+
+
+def _readme_api_example(repo_root: Path) -> str:
+    readme = (repo_root / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"^## Python API\n\n```python\n(.*?)^```", readme, re.S | re.M)
+    assert found, "README.md has no ```python block right under '## Python API'"
+    return found.group(1)
+
+
+def test_the_readme_api_example_prints_cis_and_p_values_by_default(
+    repo_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # why: evaluate() must give the CLI's defaults (CIs, paired bootstrap vs the baseline)
+    monkeypatch.chdir(repo_root)  # the example's paths are relative to the checkout (read only)
+    namespace: dict[str, object] = {}
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(_readme_api_example(repo_root), namespace)  # noqa: S102 - our own README
+    header = out.getvalue().splitlines()[0].split()
+    assert {"ci_low", "ci_high", "p_value"} <= set(header)
+    frame = namespace["res"].systems  # type: ignore[attr-defined]
+    assert not frame[["ci_low", "ci_high"]].isna().any().any()
+    assert (frame["ci_low"] <= frame["score"]).all() and (frame["score"] <= frame["ci_high"]).all()
+    others = frame[frame["system"] != frame["baseline"]]
+    assert len(others) and all(0 < p <= 1 for p in others["p_value"])
+    baseline = frame[frame["system"] == frame["baseline"]]
+    assert all(math.isnan(p) for p in baseline["p_value"])
+
+
+def test_evaluate_without_stats_gives_what_evalkit_score_gives_without_flags(
+    fixtures_dir: Path,
+) -> None:
+    from click.testing import CliRunner
+
+    from evalkit.cli import main
+
+    ref, hyps = (
+        fixtures_dir / "article.zh",
+        [fixtures_dir / "en-zh" / f for f in ("strong.zh", "weak.zh")],
+    )
+    cli = CliRunner().invoke(
+        main, ["score", "--ref", str(ref), "--metrics", "bleu", "--format", "json", *map(str, hyps)]
+    )
+    assert cli.exit_code == 0, cli.output
+    api = evalkit.evaluate(evalkit.load_testset(str(ref), list(map(str, hyps))), metrics="bleu")
+    cli_ts, api_ts = json.loads(cli.stdout)["testsets"][0], api.testsets[0].to_dict()
+    assert api_ts["stats"] == cli_ts["stats"] and api_ts["stats"]["bootstrap"] == 1000
+    assert api_ts["systems"] == cli_ts["systems"]  # same CIs, deltas and p-values
 
 
 def test_dir_lists_the_public_names_and_unknown_names_raise() -> None:

@@ -85,6 +85,7 @@ def fixture_results() -> Results:
         [t.load() for t in suite.testsets],
         ["bleu", "chrf", "chrf++", "ter"],
         meta={"suite": suite.name},
+        stats=StatsOptions(0, "none"),  # scores only; _with_statistics adds them
     )
 
 

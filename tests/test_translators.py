@@ -23,6 +23,7 @@ import pytest
 from fake_openai_server import FakeOpenAI, fake_translation
 from translator_stub import translate as stub_translation
 
+import evalkit
 from evalkit.errors import ConfigError, EvalkitError, InputError
 from evalkit.translators import (
     DEFAULT_PROMPT,
@@ -617,3 +618,91 @@ def test_public_names_are_exactly_the_exported_ones() -> None:
     public = sorted(n for n in vars(pkg) if not n.startswith("_") and n != "annotations")
     modules = {"cache", "command", "config", "endpoint", "outputs", "prompt", "runner", "timing"}
     assert sorted(pkg.__all__) == sorted(set(public) - modules - {"work"})
+
+
+# --- hostile translators and caches (issue 13) -----------------------------------------------
+
+
+def test_endpoint_timeout_covers_the_whole_answer_not_each_read(
+    suite: Path, server: FakeOpenAI, tmp_path: Path
+) -> None:
+    # why: a server sending one byte every 0.1 s never trips a per-read timeout of 1 s, so a
+    # request could outlive its timeout for as long as the server liked
+    server.behavior.trickle = 0.1
+    cfg = endpoint_config(suite, server, timeout=1, retries=0)
+    started = time.monotonic()
+    with pytest.raises(EvalkitError, match=r"segment 1: .*not complete within 1 s"):
+        run(cfg, ["a sentence long enough that its answer takes many seconds to trickle"], tmp_path)
+    assert time.monotonic() - started < 10  # safety net only: the answer trickles for ~15 s
+
+
+def test_command_timeout_kills_children_holding_stdout(suite: Path, tmp_path: Path) -> None:
+    # why: communicate() waits for end of file, which a grandchild holding stdout delays until
+    # it exits; killing only the command left it running past the timeout
+    marker = tmp_path / "grandchild-survived"
+    script = tmp_path / "spawner.sh"
+    script.write_text(f"(sleep 3; echo alive > '{marker}') &\nexit 0\n", encoding="utf-8")
+    cfg = parse_translator("spawner", {"command": f"sh {script}", "timeout": 0.3}, suite_path=suite)
+    with pytest.raises(EvalkitError, match=r"did not finish within 0\.3 s"):
+        run(cfg, ["a"], tmp_path / "cache")
+    # had the grandchild lived, the error would only come after it wrote the marker and exited
+    assert not marker.exists()
+
+
+def test_cache_record_with_a_changed_byte_is_translated_again(
+    suite: Path, server: FakeOpenAI, tmp_path: Path
+) -> None:
+    cfg, cache = endpoint_config(suite, server), tmp_path / "cache"
+    first = run(cfg, SOURCES[:3], cache)
+    path = TranslationCache(cache, cfg.fingerprint(), "").path
+    stored = path.read_bytes()
+    assert b"SEGMENT NUMBER 2 SAYS HELLO" in stored
+    path.write_bytes(stored.replace(b"NUMBER 2 SAYS", b"NUMBER 2 SAYZ"))  # still valid JSON
+    with pytest.warns(UserWarning, match=r"1 translation cache record\(s\) failed their checksum"):
+        second = run(cfg, SOURCES[:3], cache)
+    assert second.lines == first.lines
+    assert (second.stats.from_cache, second.stats.translated) == (2, 1)
+    assert server.user_messages()[-1] == SOURCES[1]
+
+
+def test_cache_records_without_checksum_are_translated_again(
+    suite: Path, server: FakeOpenAI, tmp_path: Path
+) -> None:
+    # why: an older evalkit wrote no checksum; such a record cannot be trusted, but must not fail
+    cfg, cache = endpoint_config(suite, server), tmp_path / "cache"
+    first = run(cfg, SOURCES[:2], cache)
+    path = TranslationCache(cache, cfg.fingerprint(), "").path
+    lines = path.read_text(encoding="utf-8").splitlines()
+    old = [lines[0]] + [
+        json.dumps({k: v for k, v in json.loads(ln).items() if k != "c"}) for ln in lines[1:]
+    ]
+    path.write_text("\n".join(old) + "\n", encoding="utf-8")
+    with pytest.warns(UserWarning, match="2 translation cache record"):
+        again = run(cfg, SOURCES[:2], cache)
+    assert again.lines == first.lines and again.stats.translated == 2
+    assert run(cfg, SOURCES[:2], cache).stats.from_cache == 2  # re-stored with checksums
+
+
+@pytest.mark.parametrize("name", ["../../../../x", "/tmp/x", "a/b", ".hidden", ""])
+def test_testset_names_that_leave_the_output_folder_are_refused(tmp_path: Path, name: str) -> None:
+    # why: the test set name is a folder under reports/<suite>/outputs/, so "../x" wrote a
+    # command translator's outputs outside reports/
+    (tmp_path / "ref.en").write_text("hello\n", encoding="utf-8")
+    (tmp_path / "src.zh").write_text("你好\n", encoding="utf-8")
+    suite_file = tmp_path / "suite.toml"
+    suite_file.write_text(
+        "[suite]\n"
+        'name = "s"\n\n'
+        "[[testsets]]\n"
+        f"name = {json.dumps(name)}\n"
+        'lang = "en"\n'
+        'source = "src.zh"\n'
+        'refs = ["ref.en"]\n\n'
+        "[testsets.systems]\n"
+        f"stub = {{ command = {json.dumps(stub_command())} }}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match="invalid test set name") as err:
+        evalkit.load_suite(suite_file)
+    assert str(err.value).startswith(f"{suite_file}:5: ")
+    assert not any(p.is_dir() for p in tmp_path.iterdir())

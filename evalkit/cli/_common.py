@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import sys
+import traceback
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -30,7 +31,7 @@ def _handle_errors(func: F) -> F:
                 return func(*args, **kwargs)
         except EvalkitError as exc:
             if ctx.find_root().params.get("debug"):
-                raise
+                click.echo(traceback.format_exc().rstrip("\n"), err=True)
             click.echo(f"evalkit: error: {exc}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:

@@ -57,7 +57,8 @@ from ._common import (
     type=click.IntRange(min=1),
     default=None,
     metavar="N",
-    help="Resamples of the paired bootstrap [default: the suite's, 1000].",
+    help="Resamples of the paired bootstrap [default: the suite's, 1000]; no p-value is below "
+    "1/(N+1), so a rule whose significance N cannot reach is refused.",
 )
 @click.option(
     "--seed", type=click.IntRange(min=0), default=None, metavar="S", help="Seed [default: suite's]."

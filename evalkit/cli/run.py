@@ -29,7 +29,7 @@ from ._common import (
     _streams,
     _suite_argument,
 )
-from .score import _score_streamed
+from .score import _score_streamed, _warn_lang, _warn_settings
 
 
 @click.command()
@@ -87,6 +87,7 @@ def run(
         bootstrap=bootstrap, confidence=confidence, paired=paired, seed=seed
     )
     opts = _stats_options(suite.bootstrap, suite.paired, paired_test, suite.seed, suite.confidence)
+    _warn_settings(opts)
     out = Path(output_dir) if output_dir else suite.output_dir
     names = ("results.json", "segments.csv", "report.html")
     _refuse_output_onto_input([("", str(out / name)) for name in names], [], suite)
@@ -101,6 +102,10 @@ def run(
         spec for spec in suite.testsets if use_dask or _streams(str(spec.refs[0]), eng.stream)
     ]
     in_memory = [spec.load() for spec in suite.testsets if spec not in streamed]
+    declared = {spec.name: spec for spec in suite.testsets if spec.lang}
+    for ts in in_memory:  # a language the suite states can be wrong; a detected one cannot
+        if ts.name in declared:
+            _warn_lang(str(declared[ts.name].refs[0]), ts.refs[0], ts.lang)
     parts: dict[str, Any] = {}
     if in_memory:
         with _progress(sum(len(ts.systems) + 1 for ts in in_memory)) as step:

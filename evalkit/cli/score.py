@@ -10,11 +10,13 @@ import contextlib
 import dataclasses
 import os
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import click
 
+from .._io import DEFAULT_MAX_SEGMENT_CHARS
 from ..errors import EvalkitError
 from ._common import (
     _FORMAT,
@@ -42,6 +44,7 @@ _NOT_IN_DOCUMENT = frozenset(
         "chunk_size",
         "scheduler",
         "scheduler_timeout",
+        "max_segment_chars",  # inputs are read with it before the key: a hit met it too
     }
 )
 
@@ -144,6 +147,15 @@ _NOT_IN_DOCUMENT = frozenset(
     metavar="SECONDS",
     help="How long to wait for the Dask scheduler before giving up.",
 )
+@click.option(
+    "--max-segment-chars",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_SEGMENT_CHARS,
+    show_default=True,
+    metavar="N",
+    help="Longest line accepted, in characters; a longer one stops the run (exit 2) as soon "
+    "as it is read.",
+)
 @click.argument("hyps", nargs=-1, required=True, metavar="HYP...")
 @_handle_errors
 def score(
@@ -171,6 +183,7 @@ def score(
     chunk_size: int,
     scheduler: str | None,
     scheduler_timeout: float,
+    max_segment_chars: int,
     hyps: tuple[str, ...],
 ) -> None:
     """Score candidate files HYP (PATH or NAME=PATH) against the references."""
@@ -179,21 +192,25 @@ def score(
         [
             *(("reference file", ref) for ref in refs),
             ("source file", source),
-            *(("hypothesis file", hyp) for hyp in _hyp_paths(hyps)),
+            *(("hypothesis file", hyp) for _, hyp in _system_pairs(list(hyps))),
         ],
     )
-    engine, streaming = _streaming_mode(engine, stream, scheduler, refs[0])
+    first = _countable(refs[0], stream, engine, scheduler, max_segment_chars)
+    engine, streaming = _streaming_mode(engine, stream, scheduler, first)
     if streaming and cache_dir:
         raise EvalkitError(
             "--cache stores per-segment data, which streaming does not keep; "
             "drop it or add --no-stream"
         )
+    refs = (first, *refs[1:])
+    # In memory, every input is read once, here: the cache key and the scores use that read.
+    inputs = None if streaming else _read_once(refs, source, hyps, max_segment_chars)
     params = click.get_current_context().params
     stored = _StoredResults.open(
         cache_dir,
         "score",
         {k: v for k, v in params.items() if k not in _NOT_IN_DOCUMENT},
-        [*refs, *([source] if source else []), *_hyp_paths(hyps)],
+        list(inputs.values()) if inputs else [],
     )
     if stored.document is not None and fmt == "json" and not report_path:
         _emit(stored.document, output)  # the common CI re-run: no scorer is even imported
@@ -203,17 +220,19 @@ def score(
     else:
         from ..cache import StatsCache
         from ..corpus import load_testset
-        from ..evaluation import evaluate
+        from ..evaluation import StatsOptions, evaluate
         from ..metrics import parse_metric_names
 
         names = parse_metric_names(metrics)
+        default = StatsOptions()  # the API's defaults are the command line's
         opts = _stats_options(
-            1000 if bootstrap is None else bootstrap,
-            paired or "bs",
+            default.bootstrap if bootstrap is None else bootstrap,
+            paired or default.paired,
             paired_test,
-            12345 if seed is None else seed,
-            confidence or 0.95,
+            default.seed if seed is None else seed,
+            confidence or default.confidence,
         )
+        _warn_settings(opts)
         scoring: dict[str, Any] = {
             "metrics": names,
             "normalizer": normalize,
@@ -234,10 +253,19 @@ def score(
                 chunk_size=chunk_size,
                 scheduler=scheduler,
                 timeout=scheduler_timeout,
+                max_segment_chars=max_segment_chars,
                 **scoring,
             )
         else:
-            ts = load_testset(list(refs), list(hyps), sources=source, lang=lang, baseline=baseline)
+            ts = load_testset(
+                [inputs[str(r)] for r in refs],
+                {name: inputs[path] for name, path in _system_pairs(list(hyps))},
+                sources=inputs[source] if source else None,
+                lang=lang,
+                baseline=baseline,
+            )
+            if lang:
+                _warn_lang(refs[0], ts.refs[0], lang)
             cache = StatsCache(cache_dir) if cache_dir else None
             with _progress(len(ts.systems) + 2) as step:
                 results = evaluate(ts, cache=cache, progress=step, **scoring)
@@ -255,10 +283,67 @@ def score(
     _emit(rendered, output)
 
 
-def _hyp_paths(hyps: tuple[str, ...]) -> list[str]:
-    from ..corpus import parse_system_arg
+def _warn(message: str) -> None:
+    click.echo(f"evalkit: warning: {message}", err=True)
 
-    return [parse_system_arg(arg)[1] for arg in hyps]
+
+def _warn_settings(opts: Any) -> None:
+    """Say on stderr when the statistics settings make the p-values less than they look
+    (too few resamples to ever reach the * level; resamples drawn although --bootstrap 0)."""
+    from ..render._cells import ALPHA
+
+    for message in opts.warnings(ALPHA):
+        _warn(message)
+
+
+def _warn_lang(path: str, lines: Any, lang: str) -> None:
+    """Warn when a reference does not look written in the target language given for it."""
+    from ..corpus import lang_mismatch
+
+    problem = lang_mismatch(lines, lang)
+    if problem:
+        _warn(f"{path}: {problem}")
+
+
+def _system_pairs(hyps: list[str]) -> list[tuple[str, str]]:
+    from ..corpus import _system_pairs
+
+    return [(name, str(path)) for name, path in _system_pairs(hyps)]
+
+
+def _read_once(
+    refs: tuple[Any, ...], source: str | None, hyps: tuple[str, ...], limit: int
+) -> dict[str, Any]:
+    """Every distinct input read once, in load_testset's order, keyed by the name as given (a
+    FIFO cannot be read twice, nor opened twice: the second open waits for another writer)."""
+    from .._io import read_input
+
+    files: dict[str, Any] = {}
+    pairs = _system_pairs(list(hyps))  # a duplicate system name fails before anything is read
+    for path in [*refs, *([source] if source else []), *(p for _, p in pairs)]:
+        if str(path) not in files:
+            files[str(path)] = read_input(path, max_segment_chars=limit, name=str(path))
+    return files
+
+
+def _countable(
+    first_ref: str, stream: bool | None, engine: str, scheduler: str | None, limit: int
+) -> Any:
+    """The first reference, as the stream-or-not decision may count its lines: a read-once
+    input (FIFO, ``<(zcat ref.gz)``) is first spooled once to a temporary file, removed when
+    the command ends, so that counting it does not consume it."""
+    from .._io import is_stream
+
+    if stream is not None or scheduler or engine == "dask" or not is_stream(first_ref):
+        return first_ref
+    from ..streaming.reading import spool_input
+
+    spool_dir = tempfile.TemporaryDirectory(prefix="evalkit-spool-")
+    return spool_input(
+        first_ref,
+        click.get_current_context().with_resource(spool_dir),
+        max_segment_chars=limit,
+    )
 
 
 @dataclasses.dataclass
@@ -274,7 +359,7 @@ class _StoredResults:
 
     @classmethod
     def open(
-        cls, cache_dir: str | None, command: str, options: dict[str, Any], files: list[str]
+        cls, cache_dir: str | None, command: str, options: dict[str, Any], files: list[Any]
     ) -> _StoredResults:
         if not cache_dir:
             return cls()

@@ -152,6 +152,8 @@ def read_baseline(path: str | Path) -> Baseline:
         raise InputError(
             f"baseline file is not valid JSON: {exc.msg}", p, exc.lineno, exc.colno
         ) from exc
+    except RecursionError:  # Python's parser recurses per level of [ or {
+        raise InputError("baseline file is nested too deeply to be a baseline", p) from None
     if not isinstance(doc, dict) or doc.get("kind") != KIND:
         raise InputError(f'not an evalkit baseline file (no "kind": "{KIND}"); {hint}', p)
     if doc.get("schema") != SCHEMA_VERSION:

@@ -1,7 +1,9 @@
 """The outcome of one gate run as a value, with its versioned JSON form (``--format json``).
 
 Schema versions (``"schema"``):
-    1 — first release: suite, baseline, test, passed, exit_code, checks[].
+    1 — first release: suite, baseline, test, passed, exit_code, checks[]; checks later gained
+        ``max`` (a ceiling, for lower-is-better metrics) and ``identical`` (the candidate's
+        output equals the baseline's: no paired test, ``p_value`` null).
 """
 
 from __future__ import annotations
@@ -84,7 +86,9 @@ def _check(v: Verdict) -> dict[str, Any]:
         "delta": v.delta,
         "drop": v.drop,
         "p_value": v.p_value,
+        "identical": v.identical,
         "min": v.rule.min,
+        "max": v.rule.max,
         "max_drop": v.rule.max_drop,
         "significance": v.rule.significance,
         "verdict": "pass" if v.passed else "fail",

@@ -1,13 +1,16 @@
 """Gate rules: read the ``[gate]`` table of a suite (or ``[tool.evalkit.gate]`` of a
 pyproject.toml) and validate it up front, so a typo in a threshold never reaches CI as a pass.
 
-A rule names a test set and a metric (or ``*`` for all) and one or both of:
+A rule names a test set and a metric (or ``*`` for all) and one or more of:
 
-- ``min``: the worst acceptable score, in the metric's own direction — a floor for BLEU/chrF
-  (score ≥ min) and a ceiling for TER (score ≤ min), because TER is lower-is-better;
+- ``min``: a floor for a higher-is-better metric (BLEU, chrF, chrF++): score ≥ min;
+- ``max``: a ceiling for a lower-is-better metric (TER): score ≤ max. The wrong one for the
+  metric's direction (``min`` on TER, ``max`` on BLEU) is refused, naming the right one; both
+  need one metric, not ``*``, because the metrics differ in scale and direction;
 - ``max_drop``: the largest acceptable worsening vs the baseline, in metric points (for TER
-  an *increase* is the drop), failing only when the paired test says p < ``significance``
-  (``significance = "none"`` fails on any drop beyond ``max_drop``).
+  the worsening is a *rise*), failing only when the paired test says p < ``significance``
+  (``significance = "none"`` fails on any drop beyond ``max_drop``). A significance level the
+  paired test's resamples can never reach is refused when the gate runs (``run.py``).
 """
 
 from __future__ import annotations
@@ -17,12 +20,13 @@ import math
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..metrics import METRIC_NAMES, parse_metric_names
+from ..metrics import parse_metric_names
+from ..scoring import higher_is_better
 from ..suite import SuiteConfig
 
 if sys.version_info >= (3, 11):
@@ -30,19 +34,30 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["DEFAULT_SIGNIFICANCE", "GateConfig", "GateRule", "load_gate_config", "parse_gate"]
+__all__ = [
+    "DEFAULT_SIGNIFICANCE",
+    "GateConfig",
+    "GateRule",
+    "limit_problem",
+    "load_gate_config",
+    "parse_gate",
+]
 
 DEFAULT_SIGNIFICANCE = 0.05
 """A drop must be significant at this level to fail, unless the rule says otherwise."""
 
 _GATE_KEYS = {"baseline", "candidates", "paired", "rules"}
-_RULE_KEYS = {"name", "testset", "metric", "min", "max_drop", "significance"}
+_RULE_KEYS = {"name", "testset", "metric", "min", "max", "max_drop", "significance"}
 _PAIRED = ("bs", "ar")
 
 
 @dataclass(frozen=True)
 class GateRule:
-    """One validated rule; ``significance`` is ``None`` when the rule says ``"none"``."""
+    """One validated rule; ``significance`` is ``None`` when the rule says ``"none"``.
+
+    ``min`` is a floor (higher-is-better metrics), ``max`` a ceiling (lower-is-better ones);
+    ``line`` is where the rule's table starts in its file, for error messages only.
+    """
 
     name: str
     testset: str = "*"
@@ -50,6 +65,13 @@ class GateRule:
     min: float | None = None
     max_drop: float | None = None
     significance: float | None = DEFAULT_SIGNIFICANCE
+    max: float | None = None
+    line: int | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        problem = limit_problem(self.metric, self.min, self.max)
+        if problem:
+            raise ConfigError(f"rule {self.name!r}: {problem}")
 
     def applies_to(self, testset: str, metric: str) -> bool:
         return self.testset in ("*", testset) and self.metric in ("*", metric)
@@ -59,6 +81,8 @@ class GateRule:
         parts = []
         if self.min is not None:
             parts.append(f"min {self.min:g}")
+        if self.max is not None:
+            parts.append(f"max {self.max:g}")
         if self.max_drop is not None:
             sig = "any" if self.significance is None else f"p<{self.significance:g}"
             parts.append(f"max_drop {self.max_drop:g} ({sig})")
@@ -211,23 +235,56 @@ def _rule(
                 f"(metrics: {', '.join(suite.metrics)})"
             )
     minimum = _number(raw, "min", fail)
+    maximum = _number(raw, "max", fail)
     max_drop = _number(raw, "max_drop", fail)
-    if minimum is None and max_drop is None:
-        raise fail("needs min and/or max_drop")
+    if minimum is None and maximum is None and max_drop is None:
+        raise fail("needs min (a floor), max (a ceiling, for TER) and/or max_drop")
     if max_drop is not None and max_drop < 0:
         raise fail(
             f"max_drop must be >= 0 (a drop is counted in the bad direction), got {max_drop}"
         )
-    if minimum is not None and metric == "*":
-        raise fail(
-            f"min needs one metric, not '*' ({', '.join(METRIC_NAMES)} use different scales)"
-        )
+    problem = limit_problem(metric, minimum, maximum)
+    if problem:
+        raise fail(problem)
     significance: float | None = DEFAULT_SIGNIFICANCE
     if "significance" in raw:
         if max_drop is None:
             raise fail("significance applies to max_drop, which this rule does not set")
         significance = _significance(raw["significance"], fail)
-    return GateRule(name.strip(), testset, metric, minimum, max_drop, significance)
+    return GateRule(
+        name.strip(), testset, metric, minimum, max_drop, significance, maximum, line=line
+    )
+
+
+def limit_problem(metric: str, minimum: float | None, maximum: float | None) -> str | None:
+    """Why an absolute limit does not fit the metric's direction, else None.
+
+    A floor (``min``) only makes sense where higher is better and a ceiling (``max``) where
+    lower is better: ``min = 60`` on TER reads as "at least 60 edits per 100 words". With
+    ``metric = "*"`` one number would be a BLEU floor and a TER ceiling at once, on scales
+    that differ, so limits need one metric.
+    """
+    if minimum is None and maximum is None:
+        return None
+    key = "min" if minimum is not None else "max"
+    if metric == "*":
+        return (
+            f"{key} needs one metric, not '*' (the metrics differ in scale and direction: "
+            "min is a floor for bleu, chrf, chrf++; max a ceiling for ter)"
+        )
+    value = minimum if minimum is not None else maximum
+    if higher_is_better(metric):
+        if maximum is not None:
+            return (
+                f"{metric} is higher-is-better: write its limit as a floor, min = {value:g} "
+                "(max is a ceiling, for lower-is-better metrics such as ter)"
+            )
+    elif minimum is not None:
+        return (
+            f"{metric} is lower-is-better: write its limit as a ceiling, max = {value:g} "
+            "(min is a floor, for higher-is-better metrics such as bleu)"
+        )
+    return None
 
 
 def _number(raw: Mapping[str, Any], key: str, fail: Any) -> float | None:

@@ -2,28 +2,30 @@
 
 The gate scores the baseline's *stored* output lines next to the candidates in one test set
 (``dataclasses.replace`` on the suite's TestSet), so the paired test is rerun exactly against
-every new candidate. Everything around that call is checking: the test set must be the one the
-baseline was made on before scoring, and the signatures must match after.
+every new candidate. Everything around that call is checking: every rule's significance must
+be reachable with the paired test's resamples, the test set must be the one the baseline was
+made on before scoring, and the signatures must match after. A candidate whose lines are the
+baseline's is reported as identical, without a paired test.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from ..cache import StatsCache
 from ..corpus import TestSet
 from ..errors import ConfigError, MismatchError
-from ..evaluation import StatsOptions, versions
+from ..evaluation import StatsOptions, samples_needed, smallest_p_value, versions
 from ..metrics import MetricSpec
 from ..results import TestSetResult
 from ..suite import SuiteConfig
 from .baseline import Baseline, baseline_testset, verify_scores, verify_testset
 from .report import GateReport
 from .rules import GateConfig
-from .verdict import Measurement, decide
+from .verdict import P_DECIMALS, Measurement, decide
 
-__all__ = ["gated_systems", "make_baseline", "run_gate"]
+__all__ = ["check_reachable", "gated_systems", "make_baseline", "run_gate"]
 
 Progress = Callable[[str], None]
 
@@ -47,7 +49,10 @@ def make_baseline(
                 suite.path,
             )
         released.append(dataclasses.replace(ts, systems={name: ts.systems[name]}, baseline=name))
-    results = suite.evaluate(released, cache=cache, progress=progress)
+    # the baseline file keeps scores only: no CIs or paired tests to compute
+    results = suite.evaluate(
+        released, stats=StatsOptions(0, "none"), cache=cache, progress=progress
+    )
     stored = {
         ts.name: baseline_testset(ts, results.testset(ts.name), ts.baseline_name) for ts in released
     }
@@ -74,6 +79,7 @@ def run_gate(
     """Check the baseline matches, score candidates against its stored output, judge the rules."""
     if stats.paired not in ("bs", "ar"):
         raise ConfigError(f"the gate needs a paired test (bs or ar), got {stats.paired!r}")
+    check_reachable(config, stats)
     names = [spec.name for spec in suite.testsets]
     missing = [n for n in names if n not in baseline.testsets]
     if missing:
@@ -110,7 +116,7 @@ def run_gate(
         result = results.testset(ts.name)
         base = baseline.testsets[ts.name]
         verify_scores(base, result, keys[ts.name], suite.metrics, baseline.path)
-        measurements += _measurements(result, keys[ts.name], suite.metrics)
+        measurements += _measurements(result, keys[ts.name], suite.metrics, ts.systems)
     verdicts = decide(config.rules, measurements)
     if not verdicts:
         raise ConfigError("the gate checked nothing: no rule matched a candidate", config.path)
@@ -125,12 +131,44 @@ def run_gate(
     )
 
 
-def _measurements(result: TestSetResult, key: str, metrics: Sequence[str]) -> list[Measurement]:
+def check_reachable(config: GateConfig, stats: StatsOptions) -> None:
+    """Refuse a rule whose significance level the paired test can never reach: with B
+    resamples (or trials) no p-value is below 1/(B+1), so such a rule would pass every
+    regression as noise (``--bootstrap 10``: p >= 0.0909 whatever the drop)."""
+    n = stats.paired_samples
+    floor = smallest_p_value(n, P_DECIMALS)  # p-values are compared as printed
+    for rule in config.rules:
+        if rule.max_drop is None or rule.significance is None or floor < rule.significance:
+            continue
+        fix = (
+            f"--bootstrap {samples_needed(rule.significance, P_DECIMALS)} or more"
+            if stats.paired == "bs"
+            else f"at least {samples_needed(rule.significance, P_DECIMALS):,} trials"
+        )
+        raise ConfigError(
+            f"rule {rule.name!r}: significance {rule.significance:g} cannot be reached with "
+            f"{n:,} {stats.paired_unit} (the smallest p-value is 1/({n}+1) = {floor:.4f}), so "
+            f'every drop beyond max_drop would pass as noise; use {fix}, or significance = "none"',
+            config.path,
+            rule.line,
+        )
+
+
+def _measurements(
+    result: TestSetResult,
+    key: str,
+    metrics: Sequence[str],
+    lines: Mapping[str, Sequence[str]],
+) -> list[Measurement]:
+    """One measurement per candidate and metric; a candidate whose output lines are the
+    baseline's is marked identical and gets no p-value (a paired test of equal outputs says
+    p = 0.001 only because of how the count is corrected, not because anything differs)."""
     out = []
     base = result.system(key)
     for sr in result.systems:
         if sr.name == key:
             continue
+        identical = tuple(lines[sr.name]) == tuple(lines[key])
         for metric in metrics:
             cmp_ = sr.vs_baseline.get(metric)
             out.append(
@@ -141,7 +179,8 @@ def _measurements(result: TestSetResult, key: str, metrics: Sequence[str]) -> li
                     higher_is_better=MetricSpec(metric).higher_is_better,
                     baseline=base.scores[metric].score,
                     candidate=sr.scores[metric].score,
-                    p_value=None if cmp_ is None else cmp_.p_value,
+                    p_value=None if cmp_ is None or identical else cmp_.p_value,
+                    identical=identical,
                 )
             )
     return out

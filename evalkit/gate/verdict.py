@@ -17,6 +17,7 @@ from .rules import GateRule
 __all__ = [
     "EXIT_FAIL",
     "EXIT_OK",
+    "IDENTICAL",
     "P_DECIMALS",
     "Measurement",
     "Verdict",
@@ -25,6 +26,7 @@ __all__ = [
     "exit_code",
     "judge",
     "printed_p",
+    "worsening",
 ]
 
 EXIT_OK, EXIT_FAIL = 0, 1
@@ -55,6 +57,12 @@ class Measurement:
     baseline: float
     candidate: float
     p_value: float | None = None
+    identical: bool = False
+    """The candidate's output lines are the baseline's: no paired test, nothing to judge."""
+
+
+IDENTICAL = "identical to baseline"
+"""The reason given for a candidate whose output lines equal the baseline's."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +70,8 @@ class Verdict:
     """One rule applied to one measurement; numbers are the printed (rounded) ones.
 
     ``delta`` is candidate − baseline (raw sign); ``drop`` is the worsening in the metric's own
-    direction (positive = worse; for TER that is an increase).
+    direction (positive = worse; for TER that is a rise). ``identical`` candidates carry no
+    p-value: their outputs equal the baseline's, so no test is run on them.
     """
 
     rule: GateRule
@@ -77,48 +86,56 @@ class Verdict:
     p_value: float | None
     passed: bool
     reason: str
+    identical: bool = False
 
     @property
     def label(self) -> str:
         return LABELS.get(self.metric, self.metric)
 
 
+def worsening(higher_is_better: bool) -> str:
+    """What getting worse is called for a metric: a BLEU *drop*, a TER *rise*."""
+    return "drop" if higher_is_better else "rise"
+
+
 def judge(rule: GateRule, m: Measurement) -> Verdict:
-    """Apply ``rule`` to ``m``: fail on a floor (ceiling for TER) violation, or on a drop beyond
-    ``max_drop`` that is significant (or any such drop when the rule's significance is none)."""
+    """Apply ``rule`` to ``m``: fail below a floor (``min``) or above a ceiling (``max``), or on
+    a worsening beyond ``max_drop`` that is significant (or any such worsening when the rule's
+    significance is none). A candidate identical to the baseline cannot have worsened: only
+    the absolute limits, which hold whatever the baseline did, are checked."""
     base, cand = at_precision(m.baseline), at_precision(m.candidate)
     delta = at_precision(cand - base)
     drop = at_precision(-delta if m.higher_is_better else delta) + 0.0  # no "-0.00"
-    p = None if m.p_value is None else at_precision(m.p_value, P_DECIMALS)
+    p = None if m.p_value is None or m.identical else at_precision(m.p_value, P_DECIMALS)
+    word = worsening(m.higher_is_better)
     failures: list[str] = []
     notes: list[str] = []
-    if rule.min is not None:
-        worse = cand < rule.min if m.higher_is_better else cand > rule.min
-        bound = "floor" if m.higher_is_better else "ceiling"
-        if worse:
-            side = "below" if m.higher_is_better else "above"
-            failures.append(f"{cand:.{DECIMALS}f} {side} {bound} {rule.min:g}")
+    for limit, bound, side in ((rule.min, "floor", "below"), (rule.max, "ceiling", "above")):
+        if limit is None:
+            continue
+        if (cand < limit) if bound == "floor" else (cand > limit):
+            failures.append(f"{cand:.{DECIMALS}f} {side} {bound} {limit:g}")
         else:
-            notes.append(f"within {bound} {rule.min:g}")
-    if rule.max_drop is not None:
+            notes.append(f"within {bound} {limit:g}")
+    if rule.max_drop is not None and not m.identical:
         if drop <= rule.max_drop:
             notes.append(
                 f"improved by {-drop:.{DECIMALS}f}"
                 if drop < 0
-                else f"drop {drop:.{DECIMALS}f} <= {rule.max_drop:g}"
+                else f"{word} {drop:.{DECIMALS}f} <= {rule.max_drop:g}"
             )
         elif rule.significance is None:
-            failures.append(f"drop {drop:.{DECIMALS}f} > {rule.max_drop:g}")
+            failures.append(f"{word} {drop:.{DECIMALS}f} > {rule.max_drop:g}")
         elif p is None:  # never judge significance without a test: fail loudly instead
-            failures.append(f"drop {drop:.{DECIMALS}f} > {rule.max_drop:g}, no paired p-value")
+            failures.append(f"{word} {drop:.{DECIMALS}f} > {rule.max_drop:g}, no paired p-value")
         elif p < rule.significance:
             failures.append(
-                f"drop {drop:.{DECIMALS}f} > {rule.max_drop:g}, "
+                f"{word} {drop:.{DECIMALS}f} > {rule.max_drop:g}, "
                 f"significant (p={printed_p(p)} < {rule.significance:g})"
             )
         else:
             notes.append(
-                f"drop {drop:.{DECIMALS}f} > {rule.max_drop:g} but not significant "
+                f"{word} {drop:.{DECIMALS}f} > {rule.max_drop:g} but not significant "
                 f"(p={printed_p(p)} >= {rule.significance:g})"
             )
     return Verdict(
@@ -133,7 +150,8 @@ def judge(rule: GateRule, m: Measurement) -> Verdict:
         drop=drop,
         p_value=p,
         passed=not failures,
-        reason="; ".join(failures or notes),
+        reason="; ".join([IDENTICAL] * m.identical + (failures or notes)),
+        identical=m.identical,
     )
 
 

@@ -36,13 +36,8 @@ class ExplorerView:
 
 def normalizer_for(norm: Mapping[str, Any]) -> Normalizer | None:
     """The Normalizer a test set was scored with, or None if this installation lacks it."""
-    config = norm.get("config")
     try:
-        return Normalizer(
-            script=None if config in (None, "none") else str(config),
-            punct=bool(norm.get("punct", False)),
-            width=bool(norm.get("width", False)),
-        )
+        return Normalizer.from_dict(norm)
     except EvalkitError:  # an OpenCC config this installation lacks: show no examples
         return None
 

@@ -73,7 +73,9 @@ def _assemble(plan: _Plan, col: _Collector, base: str) -> TestSetResult:
                 raw_scores=scores["raw"],
                 changed_segments=col.changed[sys_name],
                 script=script.as_dict() if script else None,
-                warnings=_warnings(col.empty[sys_name], script, ref_script),
+                warnings=_warnings(
+                    col.empty[sys_name], script, ref_script, col.converted[sys_name]
+                ),
             )
         )
     opts, names = plan.opts, plan.metric_names
@@ -91,7 +93,13 @@ def _assemble(plan: _Plan, col: _Collector, base: str) -> TestSetResult:
         stats_dict = {**opts.as_dict(), "method": "poisson"}
     else:  # no CI, no paired test: just the deltas
         systems, pairwise = _with_statistics(systems, {}, plan.specs, base, opts)
-    normalization = _normalization_record(plan.norm, plan.requested, col.ref_changed)
+    normalization = _normalization_record(
+        plan.norm,
+        plan.requested,
+        col.ref_changed,
+        col.ref_converted,
+        {s: col.converted[s] for s in col.systems},
+    )
     if plan.n > SAMPLE_LINES:
         normalization["detected_from_segments"] = SAMPLE_LINES
     return TestSetResult(

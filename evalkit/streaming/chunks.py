@@ -49,6 +49,7 @@ class SystemChunk:
     raw: dict[str, np.ndarray]
     norm: dict[str, np.ndarray]
     changed: int
+    converted: int
     empty: int
     script: tuple[int, int, int, int] | None
 
@@ -59,6 +60,7 @@ class ChunkResult:
     n_segments: int
     systems: dict[str, SystemChunk]
     ref_changed: int | None = None
+    ref_converted: int | None = None
     ref_script: tuple[int, int, int, int] | None = None
 
 
@@ -131,12 +133,10 @@ def run_chunk(task: ChunkTask) -> ChunkResult | ChunkFailure:
     refs, hyps_per_system = read
     norm = task.normalizer
     specs = [_spec(f) for f in task.metrics]
-    if norm.is_identity:
-        refs_n, ref_flags = refs, [False] * task.n_segments
-    else:
-        applied = [norm.apply(stream) for stream in refs]
-        refs_n = [list(a.lines) for a in applied]
-        ref_flags = [any(flags) for flags in zip(*(a.changed for a in applied), strict=True)]
+    applied = [norm.apply(stream) for stream in refs]  # the identity returns the lines as read
+    refs_n = [list(a.lines) for a in applied]
+    ref_flags = [any(flags) for flags in zip(*(a.changed for a in applied), strict=True)]
+    ref_converted = sum(any(flags) for flags in zip(*(a.converted for a in applied), strict=True))
     ref_changed = np.array(ref_flags, dtype=bool)
     systems: dict[str, SystemChunk] = {}
     for (name, _), hyps in zip(task.hyps, hyps_per_system, strict=True):
@@ -164,11 +164,13 @@ def run_chunk(task: ChunkTask) -> ChunkResult | ChunkFailure:
             raw=raw,
             norm=normed,
             changed=applied_h.n_changed,
+            converted=applied_h.n_converted,
             empty=sum(1 for h in hyps if not h.strip()),
             script=_script_counts(hyps) if task.lang == "zh" else None,
         )
     result = ChunkResult(task.index, task.n_segments, systems)
     if task.ref_info:
         result.ref_changed = sum(ref_flags)
+        result.ref_converted = ref_converted
         result.ref_script = _script_counts(refs[0]) if task.lang == "zh" else None
     return result

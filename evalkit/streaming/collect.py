@@ -24,9 +24,11 @@ class _Collector:
     raw: dict[str, dict[str, list[np.ndarray | None]]] = field(init=False)
     norm: dict[str, dict[str, list[np.ndarray | None]]] = field(init=False)
     changed: Counter[str] = field(default_factory=Counter)
+    converted: Counter[str] = field(default_factory=Counter)
     empty: Counter[str] = field(default_factory=Counter)
     script: dict[str, np.ndarray] = field(default_factory=dict)
     ref_changed: int = 0
+    ref_converted: int = 0
     ref_script: np.ndarray = field(default_factory=lambda: np.zeros(4, dtype=np.int64))
     failure: ChunkFailure | None = None
 
@@ -48,11 +50,14 @@ class _Collector:
                 self.raw[name][m][result.index] = sc.raw[m]
                 self.norm[name][m][result.index] = sc.norm[m]
             self.changed[name] += sc.changed
+            self.converted[name] += sc.converted
             self.empty[name] += sc.empty
             if sc.script is not None:
                 self.script[name] += sc.script
         if result.ref_changed is not None:
             self.ref_changed += result.ref_changed
+        if result.ref_converted is not None:
+            self.ref_converted += result.ref_converted
         if result.ref_script is not None:
             self.ref_script += result.ref_script
         return result.n_segments * len(result.systems)

@@ -1,15 +1,30 @@
 """Read huge line files by byte range: index a file's chunk boundaries in one pass, then decode
-any chunk in any process exactly as :func:`evalkit._io.read_lines` decodes the whole file."""
+any chunk in any process exactly as :func:`evalkit._io.read_lines` decodes the whole file.
+
+Indexing checks the segment length limit as it reads, so an endless line stops it early. A
+file that can be read only once (a FIFO, ``<(zcat ref.gz)``, a device) cannot be re-read by byte
+range: :func:`spool_input` copies it once, with the same checks, to a regular temporary file —
+spooled to disk rather than read into memory, because streaming is for inputs too large for it.
+"""
 
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 from typing import IO
 
+from .._io import (
+    DEFAULT_MAX_SEGMENT_CHARS,
+    SegmentLimit,
+    checked_blocks,
+    decode_lines,
+    is_stream,
+    open_input,
+)
 from ..corpus import _check_count
 from ..errors import ConfigError, InputError
 
@@ -17,8 +32,7 @@ DEFAULT_CHUNK_SIZE = 100_000
 """Segments per chunk: ~10 MB of text per file, large enough for numpy to be efficient."""
 
 _SCAN_BLOCK = 1 << 20
-_BOM = "\ufeff"
-_BOM_BYTES = _BOM.encode("utf-8")
+_BOM_BYTES = "\ufeff".encode()
 
 
 EXACT_RESAMPLING_MAX_SEGMENTS = 100_000
@@ -27,9 +41,51 @@ B × N index matrix is 0.8 GB at the default 1000 resamples. Above: the Poisson 
 Defined here, with the line counting, because the CLI reads both to decide whether to stream."""
 
 
+@dataclass(frozen=True)
+class Spooled:
+    """A read-once input copied to the regular file ``path``; messages name it ``name``."""
+
+    name: str
+    path: str
+
+    def __fspath__(self) -> str:
+        return self.path
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def spool_input(
+    path: str | os.PathLike[str],
+    directory: str | os.PathLike[str],
+    *,
+    max_segment_chars: int = DEFAULT_MAX_SEGMENT_CHARS,
+) -> Spooled:
+    """Copy a read-once input into ``directory`` in one pass, checking NUL bytes and the
+    segment length limit as it goes (``/dev/zero`` stops at its first block)."""
+    label = Path(os.fspath(path))
+    limit = SegmentLimit(max_segment_chars, label)
+    fd, copy = tempfile.mkstemp(prefix="spool-", dir=directory)
+    with open_input(path, label) as src, os.fdopen(fd, "wb") as dst:
+        for block, _ in checked_blocks(src, limit):
+            dst.write(block)
+    limit.finish()
+    return Spooled(os.fspath(path), copy)
+
+
+def needs_spool(path: str | os.PathLike[str]) -> bool:
+    """Whether an input must be spooled before it is indexed: it can be read only once."""
+    return not isinstance(path, Spooled) and "://" not in os.fspath(path) and is_stream(path)
+
+
+def _given(path: str | os.PathLike[str]) -> str:
+    """The path as the caller wrote it (a spooled input's original name)."""
+    return path.name if isinstance(path, Spooled) else os.fspath(path)
+
+
 def _where(path: str | os.PathLike[str]) -> str:
     """How a path is named in messages: as ``read_lines`` names it (``Path(path)``)."""
-    text = os.fspath(path)
+    text = _given(path)
     return text if "://" in text else str(Path(text))
 
 
@@ -55,15 +111,7 @@ def _open_binary(path: str, label: str) -> IO[bytes]:
             raise InputError("file not found", label) from exc
         except OSError as exc:
             raise InputError(f"cannot read file: {exc.strerror or exc}", label) from exc
-    p = Path(path)
-    if not p.exists():
-        raise InputError("file not found", label)
-    if p.is_dir():
-        raise InputError("is a directory, expected a text file", label)
-    try:
-        return open(p, "rb")  # noqa: SIM115 - the caller closes it
-    except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror or exc}", label) from exc
+    return open_input(path, label)
 
 
 @dataclass(frozen=True)
@@ -90,21 +138,29 @@ class LineIndex:
         return FileRange(self.path, self.label, self.starts[chunk], stop, first + 1, n, order)
 
 
-def index_file(path: str | os.PathLike[str], chunk_size: int = DEFAULT_CHUNK_SIZE) -> LineIndex:
+def index_file(
+    path: str | os.PathLike[str],
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    *,
+    max_segment_chars: int | None = DEFAULT_MAX_SEGMENT_CHARS,
+) -> LineIndex:
     """Count the lines of a file and find its chunk boundaries without holding it.
 
-    Raises read_lines' errors for a missing, unreadable or empty file (text is checked later,
-    chunk by chunk, by :func:`read_range`).
+    Raises read_lines' errors for a missing, unreadable or empty file and, as soon as it is
+    read, for a line over ``max_segment_chars`` (None: no limit); text is checked later, chunk
+    by chunk, by :func:`read_range`. ``path`` may be a :class:`Spooled` read-once input.
     """
     if chunk_size < 1:
         raise ConfigError(f"chunk size must be at least 1, got {chunk_size}")
     label = _where(path)
+    limit = SegmentLimit(max_segment_chars or 1 << 62, label)
     starts = [0]
     lines = size = 0
     head = last = b""
     next_cut = chunk_size
     with _open_binary(_location(path), label) as fh:
         while block := fh.read(_SCAN_BLOCK):
+            limit.feed(block)
             if not size:
                 head = block[:4]
             newlines = block.count(b"\n")
@@ -118,6 +174,7 @@ def index_file(path: str | os.PathLike[str], chunk_size: int = DEFAULT_CHUNK_SIZ
             lines += newlines
             size += len(block)
             last = block[-1:]
+    limit.finish()
     if size == 0:
         raise InputError("file is empty (expected one segment per line)", label)
     if head == _BOM_BYTES:
@@ -125,14 +182,13 @@ def index_file(path: str | os.PathLike[str], chunk_size: int = DEFAULT_CHUNK_SIZ
     if starts[-1] == size:  # a boundary at the very end starts no chunk
         starts.pop()
     n_lines = lines + (last != b"\n")
-    return LineIndex(
-        _location(path), label, os.fspath(path), n_lines, size, chunk_size, tuple(starts)
-    )
+    return LineIndex(_location(path), label, _given(path), n_lines, size, chunk_size, tuple(starts))
 
 
 def count_lines(path: str | os.PathLike[str]) -> int:
-    """The number of segments ``read_lines`` would return, counted in blocks."""
-    return index_file(path, chunk_size=1 << 62).n_lines
+    """The number of segments ``read_lines`` would return, counted in blocks (lines of any
+    length: the reader that follows applies the limit the run was given)."""
+    return index_file(path, chunk_size=1 << 62, max_segment_chars=None).n_lines
 
 
 @dataclass(frozen=True)
@@ -148,35 +204,12 @@ class FileRange:
     order: int = 0
 
 
-def _decode(data: bytes, label: str, first_line: int) -> list[str]:
-    """read_lines' decoding of a run of whole lines that starts at line ``first_line``."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = first_line + data.count(b"\n", 0, exc.start)
-        raise InputError(
-            f"invalid UTF-8 (byte 0x{data[exc.start]:02x}); the file must be UTF-8 encoded",
-            label,
-            line,
-        ) from None
-    nul = text.find("\x00")
-    if nul >= 0:
-        line = first_line + text.count("\n", 0, nul)
-        raise InputError("contains a NUL byte; is this a binary file?", label, line)
-    if first_line == 1 and text.startswith(_BOM):
-        text = text[1:]
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return [line.rstrip() for line in lines]
-
-
 def read_range(rng: FileRange) -> list[str]:
     """Read and decode one chunk; any process that can open ``rng.path`` can do it."""
     with _open_binary(rng.path, rng.label) as fh:
         fh.seek(rng.start)
         data = fh.read(rng.stop - rng.start)
-    lines = _decode(data, rng.label, rng.first_line)
+    lines = decode_lines(data, rng.label, rng.first_line)
     if len(lines) != rng.n_lines:
         raise InputError(
             f"file changed while being read (line {rng.first_line}: expected {rng.n_lines} "
@@ -190,7 +223,7 @@ def _read_prefix(index: LineIndex, n_lines: int) -> list[str]:
     """The first ``n_lines`` segments, read line by line (the sample for detection)."""
     with _open_binary(index.path, index.label) as fh:
         data = b"".join(islice(fh, n_lines))
-    return _decode(data, index.label, 1)
+    return decode_lines(data, index.label, 1)
 
 
 def read_aligned(

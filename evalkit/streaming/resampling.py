@@ -14,7 +14,7 @@ from threadpoolctl import threadpool_limits
 from ..evaluation import StatsOptions, _apply_statistics
 from ..metrics import MetricSpec
 from ..results import Comparison, SystemResult
-from ..stats import _lower_index, _p_value
+from ..stats import _lower_index, _p_value, check_resample_budget
 from .collect import _float64_totals
 from .pool import _ordered_map
 
@@ -96,6 +96,9 @@ def _blocked_sums(
     added in block order, so the result never depends on how the corpus was chunked when it
     was read, nor on ``jobs``.
     """
+    width = sum(col[0].shape[1] for col in columns)
+    # the total and one partial per process (B × Σd), and a draw of at least one row per block
+    check_resample_budget(n_draws, 8 * ((2 + jobs) * width + 1), "streamed resampling draws")
     rows = max(1, _RESAMPLE_CELLS // n_draws)
     per_group = rows * _GROUP_BLOCKS
     groups = zip(*(_row_blocks(col, per_group) for col in columns), strict=True)
@@ -104,7 +107,7 @@ def _blocked_sums(
         for g, parts in enumerate(groups)
     )
     n_rows = sum(c.shape[0] for c in columns[0])
-    out = np.zeros((n_draws, sum(col[0].shape[1] for col in columns)))
+    out = np.zeros((n_draws, width))
     for partial in _ordered_map(_group_sums, work, jobs if n_rows > 2 * per_group else 1):
         out += partial
     return out

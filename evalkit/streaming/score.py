@@ -4,10 +4,12 @@ plan one task per chunk, run the tasks on an engine and assemble the Results."""
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .._io import DEFAULT_MAX_SEGMENT_CHARS
 from ..corpus import _check_count, _check_target, _inputs, detect_lang
 from ..detect import detect_script
 from ..errors import ConfigError
@@ -19,7 +21,14 @@ from .assemble import SAMPLE_LINES, _assemble, _Plan
 from .chunks import ChunkFailure, ChunkResult, ChunkTask, _fields
 from .collect import _Collector
 from .pool import _run_local
-from .reading import DEFAULT_CHUNK_SIZE, LineIndex, _read_prefix, index_file
+from .reading import (
+    DEFAULT_CHUNK_SIZE,
+    LineIndex,
+    _read_prefix,
+    index_file,
+    needs_spool,
+    spool_input,
+)
 
 STREAM_ENGINES: tuple[str, ...] = (*ENGINES, "dask")
 """``auto``/``fast``/``sacrebleu`` extract in this machine's processes; ``dask`` sends the
@@ -52,6 +61,7 @@ def score_files(
     client: Any = None,
     timeout: float = 10.0,
     meta: dict[str, object] | None = None,
+    max_segment_chars: int = DEFAULT_MAX_SEGMENT_CHARS,
 ) -> Results:
     """Score candidate files against reference files without holding their text; a
     :class:`Results` whose test set has ``segment_data=None``.
@@ -62,7 +72,8 @@ def score_files(
     :data:`SAMPLE_LINES` lines. ``jobs`` > 1 scores chunks in that many local processes.
     ``engine="dask"`` runs the chunks on a Dask cluster: ``client`` (a ``distributed.Client`` or
     an :func:`evalkit.distributed.connect` session), else the scheduler at ``scheduler``, else a
-    new local cluster; ``timeout`` bounds the wait for the scheduler.
+    new local cluster; ``timeout`` bounds the wait for the scheduler. A line over
+    ``max_segment_chars`` characters stops the run as soon as it is read.
     """
     if engine not in STREAM_ENGINES:
         raise ConfigError(f"unknown engine {engine!r}; use one of {', '.join(STREAM_ENGINES)}")
@@ -72,61 +83,73 @@ def score_files(
     metric_names = parse_metric_names(metrics)
     opts = stats or StatsOptions()
 
-    # Index every file in load_testset's order (structure and counts fail before any scoring).
-    ref_ix = [index_file(p, chunk_size) for p in ref_paths]
-    n, first = ref_ix[0].n_lines, ref_ix[0].given
-    for ix in ref_ix[1:]:
-        _check_count(ix.given, ix.n_lines, first, n, "reference")
-    src_ix = None
-    if sources is not None:
-        src_ix = index_file(sources, chunk_size)
-        _check_count(src_ix.given, src_ix.n_lines, first, n, "source")
-    sys_ix: dict[str, LineIndex] = {}
-    for sys_name, path in pairs:
-        sys_ix[sys_name] = index_file(path, chunk_size)
-        _check_count(sys_ix[sys_name].given, sys_ix[sys_name].n_lines, first, n, "candidate")
+    # A read-once input (FIFO, process substitution) is spooled to a temporary file once, since
+    # it is read twice (indexed, then read by byte range); the copies go when scoring is done.
+    with tempfile.TemporaryDirectory(prefix="evalkit-spool-") as spool_dir:
 
-    sample = _read_prefix(ref_ix[0], min(n, SAMPLE_LINES))
-    lang = _check_target(lang or detect_lang(sample), baseline, sys_ix)
-    sample_script = detect_script(sample) if lang == "zh" else None
-    norm = resolve_normalizer(
-        normalizer,
-        lang=lang,
-        reference_script=sample_script.verdict if sample_script else None,
-        punct=punct,
-    )
-    specs = [make_metric(m, lang, tokenize=tokenize, ter_plain=ter_plain) for m in metric_names]
-    testset = name or Path(ref_ix[0].label).stem
-    tasks = _tasks(ref_ix, src_ix, sys_ix, norm, specs, lang, engine, split=engine == "dask")
-    collector = _Collector(len(ref_ix[0].starts), tuple(sys_ix), metric_names)
-    total = n * len(sys_ix)
-    done = 0
+        def opened(path: Any) -> Any:
+            if not needs_spool(path):
+                return path
+            return spool_input(path, spool_dir, max_segment_chars=max_segment_chars)
 
-    def consume(results: Iterable[ChunkResult | ChunkFailure]) -> None:
-        nonlocal done
-        for result in results:
-            done += collector.add(result)
-            if collector.failure is not None and engine != "dask":
-                raise collector.failure.error  # local results arrive in reading order
-            if progress:
-                progress(f"{testset}: scoring", done, total)
+        def index(path: Any) -> LineIndex:
+            return index_file(opened(path), chunk_size, max_segment_chars=max_segment_chars)
 
-    if engine == "dask":
-        from ..distributed import run_tasks, session
+        # Index every file in load_testset's order (structure and counts fail before any scoring).
+        ref_ix = [index(p) for p in ref_paths]
+        n, first = ref_ix[0].n_lines, ref_ix[0].given
+        for ix in ref_ix[1:]:
+            _check_count(ix.given, ix.n_lines, first, n, "reference")
+        src_ix = None
+        if sources is not None:
+            src_ix = index(sources)
+            _check_count(src_ix.given, src_ix.n_lines, first, n, "source")
+        sys_ix: dict[str, LineIndex] = {}
+        for sys_name, path in pairs:
+            sys_ix[sys_name] = index(path)
+            _check_count(sys_ix[sys_name].given, sys_ix[sys_name].n_lines, first, n, "candidate")
 
-        with session(client, scheduler, timeout=timeout) as active:
-            consume(run_tasks(active, tasks))
-        if collector.failure is not None:
-            raise collector.failure.error
-    else:
-        consume(_run_local(tasks, jobs))
+        sample = _read_prefix(ref_ix[0], min(n, SAMPLE_LINES))
+        lang = _check_target(lang or detect_lang(sample), baseline, sys_ix)
+        sample_script = detect_script(sample) if lang == "zh" else None
+        norm = resolve_normalizer(
+            normalizer,
+            lang=lang,
+            reference_script=sample_script.verdict if sample_script else None,
+            punct=punct,
+        )
+        specs = [make_metric(m, lang, tokenize=tokenize, ter_plain=ter_plain) for m in metric_names]
+        testset = name or Path(ref_ix[0].label).stem
+        tasks = _tasks(ref_ix, src_ix, sys_ix, norm, specs, lang, engine, split=engine == "dask")
+        collector = _Collector(len(ref_ix[0].starts), tuple(sys_ix), metric_names)
+        total = n * len(sys_ix)
+        done = 0
 
-    if progress:
-        progress(f"{testset}: resampling", total, total)
-    plan = _Plan(testset, lang, n, len(ref_paths), specs, norm, normalizer, opts, jobs)
-    result = _assemble(plan, collector, baseline or next(iter(sys_ix)))
-    info = {"versions": versions(), **(meta or {})}
-    return Results(testsets=(result,), evalkit_version=info["versions"]["evalkit"], meta=info)
+        def consume(results: Iterable[ChunkResult | ChunkFailure]) -> None:
+            nonlocal done
+            for result in results:
+                done += collector.add(result)
+                if collector.failure is not None and engine != "dask":
+                    raise collector.failure.error  # local results arrive in reading order
+                if progress:
+                    progress(f"{testset}: scoring", done, total)
+
+        if engine == "dask":
+            from ..distributed import run_tasks, session
+
+            with session(client, scheduler, timeout=timeout) as active:
+                consume(run_tasks(active, tasks))
+            if collector.failure is not None:
+                raise collector.failure.error
+        else:
+            consume(_run_local(tasks, jobs))
+
+        if progress:
+            progress(f"{testset}: resampling", total, total)
+        plan = _Plan(testset, lang, n, len(ref_paths), specs, norm, normalizer, opts, jobs)
+        result = _assemble(plan, collector, baseline or next(iter(sys_ix)))
+        info = {"versions": versions(), **(meta or {})}
+        return Results(testsets=(result,), evalkit_version=info["versions"]["evalkit"], meta=info)
 
 
 def _tasks(

@@ -5,6 +5,9 @@ one JSON Lines file per translator fingerprint, one record per segment, appended
 ``write`` and ``fsync``-ed before the run moves on. Ctrl-C, a crash or ``kill -9`` therefore lose
 at most the segments in flight. A torn last line (the process died mid-write) is skipped on
 reading, and the next append starts on a fresh line so it cannot glue itself to the torn one.
+Each record carries a checksum of its contents, like the statistics cache's entries: a record
+whose bytes changed on disk (or one from an older evalkit, which wrote none) is not served but
+translated again, with one :class:`DamagedCacheWarning` per file.
 The latest record for a key wins, which is how ``refresh`` overrides old entries without
 rewriting the file. Records hold the key, the translation and token usage: never the API key.
 """
@@ -15,6 +18,7 @@ import contextlib
 import hashlib
 import json
 import os
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +26,7 @@ from pathlib import Path
 from .._io import warn_cache_unwritable
 from ..errors import InputError
 
-__all__ = ["CachedSegment", "TranslationCache", "segment_key"]
+__all__ = ["CachedSegment", "DamagedCacheWarning", "TranslationCache", "segment_key"]
 
 _FORMAT = "evalkit-translations-1"
 
@@ -35,6 +39,10 @@ def segment_key(fingerprint: str, source_lang: str, target_lang: str, source: st
         h.update(len(data).to_bytes(8, "little"))
         h.update(data)
     return h.hexdigest()
+
+
+class DamagedCacheWarning(UserWarning):
+    """Records of a translation cache failed their checksum and will be translated again."""
 
 
 @dataclass(frozen=True)
@@ -69,11 +77,24 @@ class TranslationCache:
                 f"cannot read translation cache: {exc.strerror or exc}", self.path
             ) from exc
         entries: dict[str, CachedSegment] = {}
+        damaged: set[str] = set()
         for raw in data.split(b"\n"):
             record = _parse(raw)
-            if record is not None:
+            if isinstance(record, _Damaged):
+                damaged.add(record.key)
+            elif record is not None:
                 key, segment = record
                 entries[key] = segment
+        damaged -= entries.keys()  # a sound record of the same key (say, re-translated) stands
+        if damaged:
+            warnings.warn(
+                DamagedCacheWarning(
+                    f"{self.path}: {len(damaged)} translation cache record(s) failed their "
+                    "checksum (damaged, or written by an older evalkit); their segments are "
+                    "translated again"
+                ),
+                stacklevel=2,
+            )
         return entries
 
     def append(self, items: Iterable[tuple[str, CachedSegment]]) -> None:
@@ -107,17 +128,38 @@ class TranslationCache:
             os.close(fd)
 
 
+@dataclass(frozen=True)
+class _Damaged:
+    """What :func:`_parse` returns for a record that is there but cannot be trusted."""
+
+    key: str
+
+
+def _checksum(key: str, seg: CachedSegment) -> str:
+    """SHA-256 of everything a record says, so a changed byte anywhere is noticed."""
+    fields = [key, seg.text, seg.prompt_tokens, seg.completion_tokens]
+    return hashlib.sha256(json.dumps(fields, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
 def _dump(key: str, seg: CachedSegment) -> str:
-    record = {"k": key, "t": seg.text, "pt": seg.prompt_tokens, "ct": seg.completion_tokens}
+    record = {
+        "k": key,
+        "t": seg.text,
+        "pt": seg.prompt_tokens,
+        "ct": seg.completion_tokens,
+        "c": _checksum(key, seg),
+    }
     return json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
-def _parse(raw: bytes) -> tuple[str, CachedSegment] | None:
+def _parse(raw: bytes) -> tuple[str, CachedSegment] | _Damaged | None:
+    """``(key, segment)``; None for blank, torn and header lines; :class:`_Damaged` for a
+    record that fails its checksum (or has none)."""
     if not raw.strip():
         return None
     try:
         record = json.loads(raw)
-    except ValueError:  # a torn or otherwise damaged line: recompute that segment
+    except (ValueError, RecursionError):  # a torn or damaged line: recompute that segment
         return None
     if not isinstance(record, dict):
         return None
@@ -125,11 +167,12 @@ def _parse(raw: bytes) -> tuple[str, CachedSegment] | None:
     if not isinstance(key, str) or not isinstance(text, str):
         return None  # the header line, or a record from another format
     pt, ct = record.get("pt"), record.get("ct")
-    return key, CachedSegment(
-        text,
-        pt if isinstance(pt, int) else None,
-        ct if isinstance(ct, int) else None,
-    )
+    if not all(v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in (pt, ct)):
+        return _Damaged(key)
+    segment = CachedSegment(text, pt, ct)
+    if record.get("c") != _checksum(key, segment):
+        return _Damaged(key)
+    return key, segment
 
 
 def _ends_with_newline(fd: int, size: int) -> bool:

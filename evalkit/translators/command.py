@@ -8,6 +8,7 @@ batch, because a shifted line would silently misalign every later segment with i
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -75,6 +76,8 @@ class CommandBackend:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
+                # its own process group, so a timeout also stops children holding stdout open
+                start_new_session=True,
             )
         except OSError as exc:
             raise self._error(unit, f"cannot be started: {exc.strerror or exc}") from exc
@@ -89,7 +92,7 @@ class CommandBackend:
                 expired = deadline is not None and time.monotonic() > deadline
                 if not (expired or self.stop.is_set()):
                     continue
-                proc.kill()
+                _kill_group(proc)
                 proc.communicate()
                 if expired:
                     raise self._error(unit, f"did not finish within {cfg.timeout:g} s") from None
@@ -102,6 +105,15 @@ class CommandBackend:
             f"segments {segment_ranges(unit.segments)})",
             cfg.suite_path,
         )
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """Kill the command and everything it started: a grandchild that inherited stdout would
+    otherwise keep ``communicate()`` waiting for end of file long after the timeout."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:  # the group is already gone (or the platform has no process groups)
+        proc.kill()
 
 
 def _last_line(err: bytes) -> str:

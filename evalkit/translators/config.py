@@ -59,7 +59,8 @@ class TranslatorConfig:
 
     ``command`` is split with :func:`shlex.split` and run without a shell, in the suite file's
     folder (so ``python tr.py`` finds ``tr.py`` next to ``suite.toml``). ``timeout`` is per
-    process for commands (default: none) and per HTTP request for endpoints (default 60 s).
+    process for commands (default: none; the whole process group is killed) and per HTTP request
+    for endpoints (default 60 s), whole requests: a server trickling its answer is cut off too.
     ``version`` is a free label that only feeds the fingerprint: bump it when the model behind an
     unchanged command or endpoint changes, to stop reusing cached translations.
     """

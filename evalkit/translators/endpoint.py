@@ -11,6 +11,7 @@ message this module produces.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import threading
@@ -110,13 +111,16 @@ class EndpointBackend:
     def _attempt(
         self, unit: Unit, body: dict[str, Any]
     ) -> tuple[str, tuple[int | None, int | None]]:
+        deadline = time.monotonic() + self.config.timeout
         try:
-            resp = self._client.post(self.url, json=body)
+            with self._client.stream("POST", self.url, json=body) as resp:
+                content = self._read_body(resp, deadline)
         except httpx.TransportError as exc:  # connection refused/reset/dropped, timeouts
             raise _TransientError(f"{type(exc).__name__}: {exc}".rstrip(": ")) from exc
         status = resp.status_code
+        text = content.decode(resp.encoding or "utf-8", "replace")
         if status in _RETRYABLE or status >= 500:
-            raise _TransientError(f"HTTP {status}: {_snippet(resp)}", _retry_after(resp))
+            raise _TransientError(f"HTTP {status}: {_snippet(text)}", _retry_after(resp))
         if not 200 <= status < 300:
             hint = ""
             if status in (401, 403):
@@ -125,11 +129,25 @@ class EndpointBackend:
                     if self.config.api_key_env
                     else "; the server wants a key: set api_key_env"
                 )
-            raise self._error(unit, f"HTTP {status} (not retried): {_snippet(resp)}{hint}")
+            raise self._error(unit, f"HTTP {status} (not retried): {_snippet(text)}{hint}")
         try:
-            return _parse_completion(resp.json())
-        except ValueError as exc:  # json.JSONDecodeError is a ValueError
+            return _parse_completion(json.loads(content))
+        except (ValueError, RecursionError) as exc:  # json.JSONDecodeError is a ValueError
             raise _TransientError(f"malformed response: {exc}") from exc
+
+    def _read_body(self, resp: httpx.Response, deadline: float) -> bytes:
+        """The whole body, or a timeout once ``deadline`` passes: httpx's timeouts bound each
+        read, so a server trickling a byte at a time would otherwise hold a request forever."""
+        chunks = []
+        for chunk in resp.iter_bytes():
+            if time.monotonic() > deadline:
+                raise _TransientError(
+                    f"ReadTimeout: the answer was not complete within {self.config.timeout:g} s"
+                )
+            if self.stop.is_set():
+                raise _TransientError("interrupted while the answer was arriving")
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     def _pause(self, attempt: int, retry_after: float | None) -> bool:
         """Back off before ``attempt``; False if the run was interrupted meanwhile."""
@@ -182,8 +200,8 @@ def _count(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
-def _snippet(resp: httpx.Response) -> str:
-    text = " ".join(resp.text.split())
+def _snippet(body: str) -> str:
+    text = " ".join(body.split())
     return (text[:200] + "…" if len(text) > 200 else text) or "(empty body)"
 
 
