@@ -5,8 +5,11 @@ scores match it to the last digit, and adds what the CLI lacks: a UTF-8 BOM is d
 accepted, and every defect is reported with its file and line instead of a traceback. Inputs are
 read once, in bounded blocks, and checked while they are read (NUL bytes, the segment length
 limit), so a FIFO, ``/dev/zero`` or an endless line cannot hang evalkit or exhaust memory.
-Writing goes to a temporary file in the destination folder and is renamed into place, so a crash
-or a validation error never leaves a half-written report behind.
+Writing follows one policy (:func:`write_output`, :func:`append_output`): a regular file is
+replaced atomically (a temporary sibling renamed into place, so a crash or a validation error never
+leaves a half-written report behind), a symlink is written through to its target, a stream (FIFO,
+device, socket) is written in place, and an output is never an input of the same run
+(:func:`refuse_output_onto_input`).
 """
 
 from __future__ import annotations
@@ -15,9 +18,13 @@ import contextlib
 import errno
 import hashlib
 import os
+import re
+import socket
 import stat
 import tempfile
-from collections.abc import Iterator
+import time
+import warnings
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, BinaryIO
@@ -25,9 +32,11 @@ from typing import IO, BinaryIO
 from .errors import ConfigError, InputError
 
 __all__ = [
+    "CacheWriteWarning",
     "DEFAULT_MAX_SEGMENT_CHARS",
     "InputFile",
     "SegmentLimit",
+    "append_output",
     "atomic_writer",
     "checked_blocks",
     "decode_lines",
@@ -35,7 +44,11 @@ __all__ = [
     "open_input",
     "read_input",
     "read_lines",
+    "refuse_output_onto_input",
+    "warn_cache_unwritable",
     "write_atomic",
+    "write_cache_entry",
+    "write_output",
 ]
 
 _BOM = "\ufeff"
@@ -253,6 +266,32 @@ def read_lines(
     return read_input(path, max_segment_chars=max_segment_chars).lines
 
 
+# --- writing ---------------------------------------------------------------------------------
+#
+# One policy for every file evalkit writes (write_output, append_output), so that nothing it
+# writes destroys anything:
+#   - a regular file, or one that does not exist yet, is replaced atomically (temporary sibling,
+#     fsync, rename): a crash or kill -9 leaves the old file or the new one, never half of one;
+#   - a symlink is followed to its final target, which is replaced there: the link stays a link;
+#   - anything else that exists (FIFO, character or block device, socket) is a stream: written
+#     in place, never replaced by a regular file;
+#   - a path inside /proc (where /dev/stdout and /dev/fd/N lead) names a file a process has open:
+#     written in place and appended to, so a file behind that descriptor is never truncated;
+#   - "-" (standard output) belongs to the command line, which writes it (evalkit.cli._emit).
+# Temporary files carry their writer's pid (``.NAME.evalkit-PID.XXXXXXXX.tmp``), so the next
+# write to a folder can remove those a killed run left behind without touching a live writer's.
+
+_MAX_LINKS = 40  # the kernel's own limit on the symlinks of one path
+_TMP_RE = re.compile(r"\..+\.evalkit-(\d+)\.[a-z0-9_]{8}\.tmp")
+_ORPHANED_AFTER = 60.0  # seconds a dead writer's temporary file must be left untouched first
+_ABANDONED_AFTER = 3600.0  # no write takes this long: older temporaries go whoever made them
+_swept: set[str] = set()  # folders already cleaned by this process (a cache writes many files)
+
+
+class CacheWriteWarning(UserWarning):
+    """A cache could not be written; evalkit goes on without storing in it (the CLI prints it)."""
+
+
 @contextlib.contextmanager
 def atomic_writer(
     path: str | os.PathLike[str],
@@ -264,7 +303,8 @@ def atomic_writer(
     """Open a temporary sibling of ``path``; rename it over ``path`` only if the block succeeds.
 
     ``durable`` fsyncs before the rename, so a power loss leaves the old file or the new one;
-    files that verify themselves when read (cache entries) skip it.
+    files that verify themselves when read (cache entries) skip it. A file replaced keeps its
+    permission bits. This is the plain mechanism: outputs go through :func:`write_output`.
 
     A destination that cannot be written (a directory, a parent that is a file, no permission)
     is an :class:`InputError` naming it, never a traceback.
@@ -277,11 +317,14 @@ def atomic_writer(
         raise InputError(f"cannot write the output file: {blocking} is not a directory", target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        _sweep_orphans(target.parent)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{target.name[:100]}.evalkit-{os.getpid()}.", suffix=".tmp", dir=target.parent
+        )
     except OSError as exc:
         raise InputError(f"cannot write the output file: {exc.strerror or exc}", target) from exc
     try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a report should be readable
+        os.chmod(tmp, _mode_of(target))  # mkstemp makes 0600; a report should be readable
         kwargs = {"encoding": encoding, "newline": ""} if "b" not in mode else {}
         with os.fdopen(fd, mode, **kwargs) as fh:
             yield fh
@@ -300,17 +343,59 @@ def atomic_writer(
         raise
 
 
-def _umask() -> int:
+def _mode_of(target: Path) -> int:
+    """The permission bits of the file being replaced, else the umask's default for a new one."""
+    with contextlib.suppress(OSError):
+        return stat.S_IMODE(os.stat(target).st_mode)
     mask = os.umask(0)
     os.umask(mask)
-    return mask
+    return 0o666 & ~mask
+
+
+def _sweep_orphans(folder: Path) -> None:
+    """Remove evalkit temporary files a killed writer left in ``folder`` (once per process).
+
+    Only names of our pattern go, and only when the pid they carry is not running here and the
+    file was last touched a minute ago or more, or when it is an hour old whoever made it.
+    """
+    key = os.path.abspath(folder)
+    if key in _swept:
+        return
+    _swept.add(key)
+    now = time.time()
+    with contextlib.suppress(OSError), os.scandir(folder) as entries:
+        for entry in entries:
+            match = _TMP_RE.fullmatch(entry.name)
+            if match is None:
+                continue
+            with contextlib.suppress(OSError):
+                st = entry.stat(follow_symlinks=False)
+                age = now - st.st_mtime
+                if not stat.S_ISREG(st.st_mode):
+                    continue
+                if age >= _ABANDONED_AFTER or (
+                    age >= _ORPHANED_AFTER and not _pid_running(int(match.group(1)))
+                ):
+                    os.unlink(entry.path)
+
+
+def _pid_running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (OSError, OverflowError, ValueError):
+        return True  # exists but not ours (EPERM), or not a pid at all: leave it alone
+    return True
 
 
 def write_atomic(
     path: str | os.PathLike[str], content: str | bytes, *, durable: bool = True
 ) -> None:
     """Write ``content`` to ``path`` atomically (temporary file, fsync unless not ``durable``,
-    rename)."""
+    rename). Caches use it inside their own folders; outputs use :func:`write_output`."""
     mode = "wb" if isinstance(content, bytes) else "w"
     encoding = None if mode == "wb" else "utf-8"
     try:
@@ -318,3 +403,166 @@ def write_atomic(
             fh.write(content)
     except OSError as exc:  # e.g. the disk filled up mid-write; the old file is untouched
         raise InputError(f"cannot write the output file: {exc.strerror or exc}", path) from exc
+
+
+def write_output(
+    path: str | os.PathLike[str], content: str | bytes, *, durable: bool = True
+) -> None:
+    """Write an output file by evalkit's one policy (see the comment above): atomically for a
+    regular file, through symlinks to their target, in place for a stream."""
+    target, in_place = _destination(path)
+    if in_place is None:
+        write_atomic(target, content, durable=durable)
+        return
+    data = content if isinstance(content, bytes) else content.encode("utf-8")
+    try:
+        if stat.S_ISSOCK(os.stat(target).st_mode):
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.connect(os.fspath(target))
+                sock.sendall(data)
+            return
+        fd = os.open(target, in_place)
+        try:
+            _write_all(fd, data)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise InputError(f"cannot write the output: {exc.strerror or exc}", path) from exc
+
+
+def append_output(path: str | os.PathLike[str], text: str) -> None:
+    """Append ``text`` to a file (created if missing), a stream or a symlink's target, in place.
+
+    A non-empty regular file not ending in a newline gets one first, so the text starts on its
+    own line. If writing fails (a full disk), a regular file is cut back to its old length: it
+    is never left half-appended.
+    """
+    data = text.encode("utf-8")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    except OSError as exc:
+        raise InputError(f"cannot append to the file: {exc.strerror or exc}", path) from exc
+    try:
+        st = os.fstat(fd)
+        regular = stat.S_ISREG(st.st_mode)
+        if regular and st.st_size and not _ends_with_newline(path, st.st_size):
+            data = b"\n" + data
+        try:
+            _write_all(fd, data)
+            if regular:
+                os.fsync(fd)
+        except OSError as exc:
+            if regular:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, st.st_size)
+            raise InputError(f"cannot append to the file: {exc.strerror or exc}", path) from exc
+    finally:
+        os.close(fd)
+
+
+def _destination(path: str | os.PathLike[str]) -> tuple[Path, int | None]:
+    """Where to write ``path`` and how: (file, None) to replace atomically, (file, open flags)
+    to write in place."""
+    target = _resolve(path)
+    if _in_proc(target.parent):
+        return target, os.O_WRONLY | os.O_APPEND
+    if is_stream(target):
+        return target, os.O_WRONLY
+    return target, None  # atomic_writer reports a directory or a parent that is a file
+
+
+def _resolve(path: str | os.PathLike[str]) -> Path:
+    """``path`` with its symlinks followed to the file they end at; ``path`` itself when it is
+    no link. Inside /proc the links name open files, not paths, so resolving stops there."""
+    given = Path(path)
+    current = os.fspath(given)
+    for hop in range(_MAX_LINKS + 1):
+        parent = os.path.realpath(os.path.dirname(current) or ".")
+        current = os.path.join(parent, os.path.basename(current))
+        if _in_proc(Path(parent)):
+            return Path(current)
+        try:
+            link = os.readlink(current)
+        except OSError:  # not a link (or not there yet): this is the file
+            return Path(current) if hop else given
+        current = os.path.join(parent, link)
+    raise InputError(f"symlink loop (more than {_MAX_LINKS} links to follow)", given)
+
+
+def _in_proc(folder: Path) -> bool:
+    return folder == Path("/proc") or Path("/proc") in folder.parents
+
+
+def _ends_with_newline(path: str | os.PathLike[str], size: int) -> bool:
+    with contextlib.suppress(OSError), open(path, "rb") as fh:
+        fh.seek(size - 1)
+        return fh.read(1) == b"\n"
+    return True  # unreadable (write-only): add nothing rather than guess
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def refuse_output_onto_input(
+    outputs: Iterable[tuple[str, str | os.PathLike[str] | None]],
+    inputs: Iterable[tuple[str, str | os.PathLike[str] | None]],
+) -> None:
+    """Raise :class:`InputError` when an output is the same file as an input of the run.
+
+    ``outputs`` are (how it was given: ``"-o"``, ``"--report"``, ``""`` for a fixed name; path,
+    None when not given) pairs; ``inputs`` are (role, path) pairs such as ("hypothesis
+    file", "sysA.zh"). Files are compared by device and inode, so a symlink, a hard link or a
+    relative spelling is caught. Only an existing regular file can be destroyed by writing it: a
+    stream (``-``, a FIFO, a terminal) or a path that does not exist yet is never refused.
+    """
+    known = [(role, p, _identity(p)) for role, p in inputs if p is not None]
+    for flag, out in outputs:
+        if out is None or os.fspath(out) == "-":
+            continue
+        ident = _identity(out, regular_only=True)
+        for role, p, other in known:
+            if ident is not None and ident == other:
+                given = f"{flag} {out}" if flag else os.fspath(out)
+                raise InputError(f"output {given} is the {role} {p}; write it somewhere else")
+
+
+def _identity(
+    path: str | os.PathLike[str], *, regular_only: bool = False
+) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    if regular_only and not stat.S_ISREG(st.st_mode):
+        return None
+    return st.st_dev, st.st_ino
+
+
+def write_cache_entry(
+    path: str | os.PathLike[str], data: bytes, directory: str | os.PathLike[str]
+) -> bool:
+    """Store a cache entry that verifies itself when read, so without fsync (a torn entry fails
+    its checksum and is recomputed). False, after :func:`warn_cache_unwritable`, when it cannot
+    be written: the caller stops writing to that cache and the run goes on."""
+    try:
+        write_atomic(path, data, durable=False)
+    except InputError as exc:
+        warn_cache_unwritable(directory, exc)
+        return False
+    return True
+
+
+def warn_cache_unwritable(directory: str | os.PathLike[str], exc: Exception) -> None:
+    """Say that the cache folder ``directory`` cannot be written (the CLI prints it on stderr,
+    once per folder); the caller stops writing to it and the run goes on, only slower next time.
+    """
+    cause = exc.__cause__ if isinstance(exc.__cause__, OSError) else exc
+    reason = getattr(cause, "strerror", None) or getattr(cause, "message", None) or cause
+    warnings.warn(
+        f"cache {directory} cannot be written ({reason}); going on without storing in it",
+        CacheWriteWarning,
+        stacklevel=4,
+    )

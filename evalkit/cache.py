@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._io import write_atomic
+from ._io import write_cache_entry
 
 __all__ = ["LAYOUT", "StatsCache", "stats_key", "stats_keys"]
 
@@ -83,6 +83,7 @@ class StatsCache:
         self.hits = 0
         self.misses = 0
         self.repaired = 0
+        self.unwritable = False  # after a failed put (warned once): no more tries
 
     def _path(self, key: str) -> Path:
         return self.directory / key[:2] / f"{key}.npz"
@@ -107,10 +108,14 @@ class StatsCache:
         return stats
 
     def put(self, key: str, stats: np.ndarray) -> None:
+        """Store an array; a cache that cannot be written (full disk, read-only) never fails
+        scoring: write_cache_entry warns once and this cache stops trying."""
+        if self.unwritable:
+            return
         buf = io.BytesIO()
         np.savez(buf, key=np.array(key), stats=stats, checksum=np.array(_checksum(stats)))
-        # No fsync: an entry torn by a power loss fails its checksum and is recomputed.
-        write_atomic(self._path(key), buf.getvalue(), durable=False)
+        path, data = self._path(key), buf.getvalue()
+        self.unwritable = not write_cache_entry(path, data, self.directory)
 
     def get_or_compute(self, key: str, compute: Callable[[], np.ndarray]) -> np.ndarray:
         cached = self.get(key)

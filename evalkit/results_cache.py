@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from ._io import READ_BLOCK, InputFile, write_atomic
+from ._io import READ_BLOCK, InputFile, write_cache_entry
 
 __all__ = [
     "DEPENDENCIES",
@@ -128,6 +128,7 @@ class ResultsCache:
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         self.directory = Path(directory) / "results"
         self.repaired = 0
+        self.unwritable = False  # after a failed put (warned once): no more tries
 
     def _path(self, key: str) -> Path:
         return self.directory / key[:2] / f"{key}.json"
@@ -149,10 +150,13 @@ class ResultsCache:
             return None
 
     def put(self, key: str, document: str) -> None:
+        """Store a document; a cache that cannot be written is warned about once, never fatal."""
+        if self.unwritable:
+            return
         body = document.encode("utf-8")
         header = f"{_FORMAT} {key} {_digest(body)}\n".encode()
-        # No fsync: an entry torn by a power loss fails its checksum and is recomputed.
-        write_atomic(self._path(key), header + body, durable=False)
+        path, data = self._path(key), header + body  # the folder named is --cache, as StatsCache's
+        self.unwritable = not write_cache_entry(path, data, self.directory.parent)
 
 
 def _digest(body: bytes) -> str:

@@ -703,8 +703,8 @@ def test_outputs_are_atomic_a_failed_write_leaves_the_old_files(
     step.write_text("old summary\n", encoding="utf-8")
     real_fsync = os.fsync
 
-    def fail_on_summary(fd: int) -> None:  # the JUnit file got through; the append fails mid-write
-        if os.readlink(f"/proc/self/fd/{fd}").startswith(str(tmp_path / ".step.md.")):
+    def fail_on_summary(fd: int) -> None:  # the JUnit file got through; the append's fsync fails
+        if os.readlink(f"/proc/self/fd/{fd}") == str(step):  # after its write: it must be undone
             raise OSError(28, "No space left on device")
         real_fsync(fd)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sacrebleu.utils import smart_open
 
-from evalkit._io import atomic_writer, read_lines, write_atomic
+from evalkit._io import atomic_writer, read_lines, write_atomic, write_output
 from evalkit.errors import EvalkitError, InputError
 
 
@@ -159,3 +159,27 @@ def test_an_unwritable_destination_is_an_evalkit_error_naming_it(tmp_path: Path,
         write_atomic(target, "data")
     assert info.value.path == str(target)
     assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_a_dangling_symlink_output_creates_its_target_and_stays_a_link(tmp_path: Path) -> None:
+    link = tmp_path / "out.json"
+    link.symlink_to("sub/real.json")
+    (tmp_path / "sub").mkdir()
+    write_output(link, "{}\n")
+    assert link.is_symlink() and (tmp_path / "sub" / "real.json").read_text("utf-8") == "{}\n"
+
+
+def test_an_output_in_a_symlink_loop_is_an_error_saying_so(tmp_path: Path) -> None:
+    (tmp_path / "a").symlink_to("b")
+    (tmp_path / "b").symlink_to("a")
+    with pytest.raises(InputError, match="symlink loop"):
+        write_output(tmp_path / "a", "x")
+    assert (tmp_path / "a").is_symlink() and (tmp_path / "b").is_symlink()
+
+
+def test_a_replaced_file_keeps_its_permission_bits(tmp_path: Path) -> None:
+    target = tmp_path / "private.json"
+    target.write_text("old", encoding="utf-8")
+    target.chmod(0o600)
+    write_output(target, "new")
+    assert (target.stat().st_mode & 0o777, target.read_text("utf-8")) == (0o600, "new")

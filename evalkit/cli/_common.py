@@ -27,7 +27,8 @@ def _handle_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         ctx = click.get_current_context()
         try:
-            return func(*args, **kwargs)
+            with _warnings_on_stderr():
+                return func(*args, **kwargs)
         except EvalkitError as exc:
             if ctx.find_root().params.get("debug"):
                 click.echo(traceback.format_exc().rstrip("\n"), err=True)
@@ -49,12 +50,54 @@ def _stdout_is_tty() -> bool:
 
 
 def _emit(text: str, output: str | None) -> None:
-    from .._io import write_atomic
-
-    if output:
-        write_atomic(output, text)
-    else:
+    """Every output of every command: standard output for none or ``-``, else a file written by
+    evalkit._io.write_output (atomic for a regular file, through a symlink, in place for a
+    stream; never a renamed temporary over a device or a FIFO)."""
+    if output is None or output == "-":
         click.echo(text, nl=False)
+        return
+    from .._io import write_output
+
+    write_output(output, text)
+
+
+def _refuse_output_onto_input(
+    outputs: list[tuple[str, str | None]], inputs: list[tuple[str, Any]], suite: Any = None
+) -> None:
+    """Before anything is computed: exit 2 when an output is one of the run's inputs (including
+    every file the suite names, when there is one), rather than overwrite it at the end."""
+    from .._io import refuse_output_onto_input
+
+    if suite is not None:
+        inputs = [*inputs, ("suite file", suite.path)]
+        for spec in suite.testsets:
+            inputs += [("reference file", ref) for ref in spec.refs]
+            inputs += [("source file", spec.source)]
+            inputs += [(f"output file of system {s.name!r}", s.path) for s in spec.systems]
+    refuse_output_onto_input(outputs, inputs)
+
+
+@contextlib.contextmanager
+def _warnings_on_stderr() -> Iterator[None]:
+    """evalkit's own warnings (a cache it cannot write) as one ``evalkit: warning:`` line each,
+    a repeated one only once; any other warning is shown as Python would."""
+    import warnings
+
+    from .._io import CacheWriteWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", CacheWriteWarning)
+        python_show, seen = warnings.showwarning, set()
+
+        def show(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+            if not issubclass(category, CacheWriteWarning):
+                python_show(message, category, *args, **kwargs)
+            elif str(message) not in seen:  # the statistics and results caches share a folder
+                seen.add(str(message))
+                click.echo(f"evalkit: warning: {message}", err=True)
+
+        warnings.showwarning = show
+        yield
 
 
 @contextlib.contextmanager

@@ -10,7 +10,15 @@ from pathlib import Path
 
 import click
 
-from ._common import _handle_errors, _progress, _stats_options, _stdout_is_tty, _suite_argument
+from ._common import (
+    _emit,
+    _handle_errors,
+    _progress,
+    _refuse_output_onto_input,
+    _stats_options,
+    _stdout_is_tty,
+    _suite_argument,
+)
 
 
 @click.command()
@@ -29,8 +37,12 @@ from ._common import _handle_errors, _progress, _stats_options, _stdout_is_tty, 
     help="Gate only this system (repeatable) [default: [gate].candidates, else every system "
     "but the baseline].",
 )
-@click.option("--junit", "junit_path", metavar="FILE.xml", help="Also write JUnit XML here.")
-@click.option("--summary", "summary_path", metavar="FILE.md", help="Also write Markdown here.")
+@click.option(
+    "--junit", "junit_path", metavar="FILE.xml", help="Also write JUnit XML here ('-': stdout)."
+)
+@click.option(
+    "--summary", "summary_path", metavar="FILE.md", help="Also write Markdown here ('-': stdout)."
+)
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
 )
@@ -74,7 +86,6 @@ def gate(
     """
     import os
 
-    from .._io import write_atomic
     from ..cache import StatsCache
     from ..errors import ConfigError
     from ..gate import (
@@ -93,6 +104,16 @@ def gate(
     source = baseline_path or config.baseline
     if source is None:
         raise ConfigError("no baseline: pass --baseline FILE or set [gate].baseline", suite.path)
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY") or None
+    _refuse_output_onto_input(
+        [
+            ("--junit", junit_path),
+            ("--summary", summary_path),
+            ("$GITHUB_STEP_SUMMARY", step_summary),
+        ],
+        [("baseline file", source)],
+        suite,
+    )
     base = read_baseline(source)
     opts = _stats_options(
         suite.bootstrap, paired or config.paired_test(suite), "bs", suite.seed, suite.confidence
@@ -101,11 +122,10 @@ def gate(
     with _progress(sum(len(spec.systems) + 1 for spec in suite.testsets)) as step:
         result = run_gate(suite, config, base, stats=opts, cache=cache, progress=step)
     if junit_path:
-        write_atomic(junit_path, render_junit(result))
+        _emit(render_junit(result), junit_path)
     markdown = render_markdown(result)
     if summary_path:
-        write_atomic(summary_path, markdown)
-    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        _emit(markdown, summary_path)
     if step_summary:
         append_summary(step_summary, markdown)
     if fmt == "json":
@@ -118,7 +138,9 @@ def gate(
 
 @click.command("baseline")
 @_suite_argument
-@click.option("--write", "write_path", required=True, metavar="FILE", help="Where to write.")
+@click.option(
+    "--write", "write_path", required=True, metavar="FILE", help="Where to write ('-': stdout)."
+)
 @click.option(
     "--system",
     metavar="NAME",
@@ -130,14 +152,14 @@ def baseline_command(
     suite_path: str, write_path: str, system: str | None, cache_dir: str | None
 ) -> None:
     """Record the released system's output, scores and signatures for 'evalkit gate'."""
-    from .._io import write_atomic
     from ..cache import StatsCache
     from ..gate import describe_baseline, make_baseline
     from ..suite import load_suite
 
     suite = load_suite(suite_path)
+    _refuse_output_onto_input([("--write", write_path)], [], suite)
     cache = StatsCache(cache_dir) if cache_dir else None
     with _progress(len(suite.testsets)) as step:
         recorded = make_baseline(suite, system=system, cache=cache, progress=step)
-    write_atomic(write_path, recorded.to_json())
+    _emit(recorded.to_json(), write_path)
     click.echo(describe_baseline(recorded, write_path), err=True, nl=False)

@@ -19,8 +19,10 @@ import click
 
 from ._common import (
     _FORMAT,
+    _emit,
     _handle_errors,
     _progress,
+    _refuse_output_onto_input,
     _stats_flags,
     _stats_options,
     _stdout_is_tty,
@@ -75,7 +77,6 @@ def run(
 
     Translator systems whose outputs are missing or stale are translated first.
     """
-    from .._io import write_atomic
     from ..cache import StatsCache
     from ..produce import produce_outputs
     from ..render import render, render_segments_csv
@@ -88,6 +89,8 @@ def run(
     opts = _stats_options(suite.bootstrap, suite.paired, paired_test, suite.seed, suite.confidence)
     _warn_settings(opts)
     out = Path(output_dir) if output_dir else suite.output_dir
+    names = ("results.json", "segments.csv", "report.html")
+    _refuse_output_onto_input([("", str(out / name)) for name in names], [], suite)
     cache = StatsCache(Path(cache_dir) if cache_dir else out / ".cache")
     with _translation_progress() as tstep:
         produced = produce_outputs(suite, jobs=jobs or 4, only_stale=False, progress=tstep)
@@ -136,13 +139,19 @@ def run(
         results = results.with_translation(
             {(p.testset, p.system): {**p.stats, "translated_now": p.ran} for p in produced}
         )
-    files = {
-        "results.json": results.to_json(),
-        "segments.csv": render_segments_csv(results),
-        "report.html": render_report(results, title=suite.name),
-    }
+    files = dict(
+        zip(
+            names,
+            (
+                results.to_json(),
+                render_segments_csv(results),
+                render_report(results, title=suite.name),
+            ),
+            strict=True,
+        )
+    )
     for name, content in files.items():
-        write_atomic(out / name, content)
+        _emit(content, str(out / name))
     click.echo(render(results, fmt, color=_stdout_is_tty()), nl=False)
     click.echo(
         f"wrote {', '.join(str(out / n) for n in files)} "
@@ -221,15 +230,18 @@ def translate(suite_path: str, systems: tuple[str, ...], jobs: int, refresh: boo
 
 @click.command()
 @click.argument("results_path", metavar="RESULTS.json")
-@click.option("--output", "-o", required=True, metavar="PATH.html", help="Where to write.")
+@click.option(
+    "--output", "-o", required=True, metavar="PATH.html", help="Where to write ('-': stdout)."
+)
 @click.option("--title", help="Page title [default: the suite name].")
 @_handle_errors
 def report(results_path: str, output: str, title: str | None) -> None:
     """Build the self-contained HTML report from a results.json."""
     from ..errors import InputError
-    from ..report import write_report
+    from ..report import render_report
     from ..results import Results
 
+    _refuse_output_onto_input([("-o", output)], [("results file", results_path)])
     path = Path(results_path)
     if not path.is_file():
         raise InputError("results file not found" if not path.exists() else "not a file", path)
@@ -238,5 +250,6 @@ def report(results_path: str, output: str, title: str | None) -> None:
     except UnicodeDecodeError as exc:
         raise InputError("results file is not valid UTF-8", path) from exc
     results = Results.from_json(text, str(path))
-    write_report(results, output, title=title or results.meta.get("suite"))
-    click.echo(f"wrote {output}", err=True)
+    _emit(render_report(results, title=title or results.meta.get("suite")), output)
+    if output != "-":
+        click.echo(f"wrote {output}", err=True)

@@ -23,6 +23,7 @@ from ._common import (
     _emit,
     _handle_errors,
     _progress,
+    _refuse_output_onto_input,
     _stats_flags,
     _stats_options,
     _stdout_is_tty,
@@ -92,9 +93,17 @@ _NOT_IN_DOCUMENT = frozenset(
 )
 @click.option("--baseline", metavar="NAME", help="System others are compared with [first].")
 @click.option("--format", "fmt", type=_FORMAT, default="table", show_default=True)
-@click.option("--output", "-o", metavar="PATH", help="Write the rendered output here (atomically).")
 @click.option(
-    "--report", "report_path", metavar="PATH.html", help="Also write the HTML report here."
+    "--output",
+    "-o",
+    metavar="PATH",
+    help="Write the rendered output here (atomically; '-' is standard output).",
+)
+@click.option(
+    "--report",
+    "report_path",
+    metavar="PATH.html",
+    help="Also write the HTML report here ('-': standard output).",
 )
 @_stats_flags
 @click.option(
@@ -178,6 +187,14 @@ def score(
     hyps: tuple[str, ...],
 ) -> None:
     """Score candidate files HYP (PATH or NAME=PATH) against the references."""
+    _refuse_output_onto_input(
+        [("-o", output), ("--report", report_path)],
+        [
+            *(("reference file", ref) for ref in refs),
+            ("source file", source),
+            *(("hypothesis file", hyp) for _, hyp in _system_pairs(list(hyps))),
+        ],
+    )
     first = _countable(refs[0], stream, engine, scheduler, max_segment_chars)
     engine, streaming = _streaming_mode(engine, stream, scheduler, first)
     if streaming and cache_dir:
@@ -258,11 +275,11 @@ def score(
     else:
         from ..render import render
 
-        rendered = render(results, fmt, color=_stdout_is_tty() and not output)
+        rendered = render(results, fmt, color=_stdout_is_tty() and output in (None, "-"))
     if report_path:
-        from ..report import write_report
+        from ..report import render_report
 
-        write_report(results, report_path)
+        _emit(render_report(results), report_path)
     _emit(rendered, output)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from ._common import _emit, _handle_errors
+from ._common import _emit, _handle_errors, _refuse_output_onto_input
 
 
 @click.command()
@@ -48,13 +48,16 @@ def detect(file: str, as_json: bool) -> None:
 @click.option(
     "--diff", "show_diff", is_flag=True, help="Show only the changed lines, before and after."
 )
-@click.option("--output", "-o", metavar="PATH", help="Write the normalized text here.")
+@click.option(
+    "--output", "-o", metavar="PATH", help="Write the normalized text here ('-': stdout)."
+)
 @_handle_errors
 def normalize(file: str, config: str, punct: bool, show_diff: bool, output: str | None) -> None:
     """Normalize FILE's script (and punctuation); print the result or what changed."""
     from .._io import read_lines
     from ..normalize import resolve_normalizer
 
+    _refuse_output_onto_input([("-o", output)], [("input file", file)])
     lines = read_lines(file)
     norm = resolve_normalizer(config, lang="zh", punct=punct)
     result = norm.apply(lines)

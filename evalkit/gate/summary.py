@@ -13,8 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .._io import write_atomic
-from ..errors import InputError
+from .._io import append_output
 from ..render._cells import DECIMALS, LABELS
 from .baseline import Baseline
 from .report import GateReport
@@ -120,14 +119,9 @@ def render_markdown(report: GateReport) -> str:
 
 
 def append_summary(path: str | Path, markdown: str) -> None:
-    """Append to a Markdown file such as ``$GITHUB_STEP_SUMMARY`` (rewritten atomically)."""
-    p = Path(path)
-    try:
-        before = p.read_text(encoding="utf-8") if p.is_file() else ""
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the summary file to append to: {exc}", p) from exc
-    sep = "\n" if before and not before.endswith("\n") else ""
-    write_atomic(p, before + sep + markdown)
+    """Append to a Markdown file such as ``$GITHUB_STEP_SUMMARY``, in place (a file other steps
+    write too is never replaced; a failed append is undone: evalkit._io.append_output)."""
+    append_output(path, markdown)
 
 
 def describe_baseline(baseline: Baseline, path: str) -> str:

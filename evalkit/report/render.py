@@ -20,7 +20,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from .._io import write_atomic
+from .._io import write_output
 from ..results import Results
 from .view import ReportView, build_view
 
@@ -67,8 +67,9 @@ def render_report(
 
 
 def write_report(results: Results, path: str | os.PathLike[str], **kw: Any) -> None:
-    """Render and write atomically: on any error the destination is left as it was."""
-    write_atomic(path, render_report(results, **kw))
+    """Render, then write by evalkit's output policy (evalkit._io.write_output): a regular file
+    is replaced atomically, so on any error the destination is left as it was."""
+    write_output(path, render_report(results, **kw))
 
 
 def build_csp(css: str, js: str) -> str:

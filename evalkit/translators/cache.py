@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._io import warn_cache_unwritable
 from ..errors import InputError
 
 __all__ = ["CachedSegment", "DamagedCacheWarning", "TranslationCache", "segment_key"]
@@ -63,6 +64,7 @@ class TranslationCache:
     def __init__(self, cache_dir: Path, fingerprint: str, description: str) -> None:
         self.path = Path(cache_dir) / f"{fingerprint}.jsonl"
         self._header = {"format": _FORMAT, "fingerprint": fingerprint, "translator": description}
+        self.unwritable = False  # after a failed append (warned once): no more tries
 
     def load(self) -> dict[str, CachedSegment]:
         """Every readable record, the latest per key; unreadable lines are ignored."""
@@ -96,18 +98,23 @@ class TranslationCache:
         return entries
 
     def append(self, items: Iterable[tuple[str, CachedSegment]]) -> None:
-        """Durably add records (one write, one fsync) before the caller reports them as done."""
+        """Durably add records (one write, one fsync) before the caller reports them as done.
+
+        A cache that cannot be written (full disk, read-only folder) is warned about once and
+        then left alone: the translations still reach the outputs, only a crash would lose them.
+        """
         lines = [_dump(key, seg) for key, seg in items]
-        if not lines:
+        if not lines or self.unwritable:
             return
-        payload = "".join(lines).encode("utf-8")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+            self._append("".join(lines).encode("utf-8"))
         except OSError as exc:
-            raise InputError(
-                f"cannot write translation cache: {exc.strerror or exc}", self.path
-            ) from exc
+            self.unwritable = True
+            warn_cache_unwritable(self.path.parent, exc)
+
+    def _append(self, payload: bytes) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             size = os.fstat(fd).st_size
             if size == 0:

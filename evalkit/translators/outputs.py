@@ -13,7 +13,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from .._io import write_atomic
+from .._io import write_output
 from .config import TranslatorConfig
 from .runner import TranslationRun
 
@@ -50,10 +50,10 @@ def write_outputs(
     source_lang: str,
     target_lang: str,
 ) -> None:
-    """Write the translations (one per line) and then the sidecar, each atomically, so a crash
-    in between leaves outputs that count as stale rather than current."""
+    """Write the translations (one per line) and then the sidecar, each atomically (through
+    evalkit._io.write_output), so a crash in between leaves outputs that count as stale."""
     path = Path(path)
-    write_atomic(path, "".join(f"{line}\n" for line in run.lines))
+    write_output(path, "".join(f"{line}\n" for line in run.lines))
     meta = {
         "format": _FORMAT,
         "key": outputs_key(config, sources, source_lang=source_lang, target_lang=target_lang),
@@ -65,7 +65,7 @@ def write_outputs(
         "segments": len(run.lines),
         "stats": run.stats.to_dict(),
     }
-    write_atomic(sidecar_path(path), json.dumps(meta, ensure_ascii=False, indent=2) + "\n")
+    write_output(sidecar_path(path), json.dumps(meta, ensure_ascii=False, indent=2) + "\n")
 
 
 def outputs_current(
