@@ -9,6 +9,7 @@ relative to the file. Unknown keys are errors, so a typo never silently changes 
 from __future__ import annotations
 
 import dataclasses
+import errno
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -410,8 +411,20 @@ def _testset(t: Any, index: int, base: Path, path: Path, outputs_dir: Path) -> T
 def _existing(base: Path, rel: str, where: str, path: Path) -> Path:
     p = base / rel
     if not p.exists():
-        raise ConfigError(f"{where} names a file that does not exist: {p}", path)
+        problem = "is a symlink loop" if p.is_symlink() and _loops(p) else "does not exist"
+        raise ConfigError(f"{where} names a file that {problem}: {p}", path)
     return p
+
+
+def _loops(p: Path) -> bool:
+    """True when resolving ``p`` runs into a symlink loop (``exists()`` says only False)."""
+    try:
+        p.resolve(strict=True)
+    except RuntimeError:  # Python < 3.13 reports a loop this way
+        return True
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    return False
 
 
 def _validate_settings(suite: Mapping[str, Any]) -> None:

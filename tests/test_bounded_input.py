@@ -275,3 +275,34 @@ def test_a_suite_sets_the_segment_length_limit(work: Path) -> None:
     load_suite(suite(f"max_segment_chars = {longest}")).testsets[0].load()
     with pytest.raises(ConfigError, match="max_segment_chars must be >= 1"):
         load_suite(suite("max_segment_chars = 0"))
+
+
+@pytest.mark.parametrize("stream", ["false", "true"])
+def test_run_applies_the_suites_segment_limit_in_memory_and_streamed(
+    work: Path, run_evalkit, stream: str
+) -> None:
+    (work / "suite.toml").write_text(
+        '[suite]\nname = "s"\nmax_segment_chars = 5\n'
+        f"[engine]\nstream = {stream}\n"
+        '[[testsets]]\nname = "t"\nrefs = ["ref.zh"]\nsystems = { strong = "strong.zh" }\n',
+        encoding="utf-8",
+    )
+    done = run_evalkit("run", "suite.toml", cwd=work, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "segment length limit of 5 characters" in done.stderr
+    assert "ref.zh:1" in done.stderr
+
+
+def test_a_suite_naming_a_symlink_loop_says_symlink_loop(work: Path) -> None:
+    from evalkit.errors import ConfigError
+    from evalkit.suite import load_suite
+
+    (work / "a.zh").symlink_to(work / "b.zh")
+    (work / "b.zh").symlink_to(work / "a.zh")
+    (work / "suite.toml").write_text(
+        '[suite]\nname = "s"\n'
+        '[[testsets]]\nname = "t"\nrefs = ["a.zh"]\nsystems = { strong = "strong.zh" }\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match="symlink loop"):
+        load_suite(work / "suite.toml")

@@ -128,6 +128,7 @@ def run(
             name=spec.name,
             scheduler=scheduler or eng.scheduler,
             timeout=eng.timeout,
+            max_segment_chars=spec.max_segment_chars,
             meta={"suite": suite.name},
         )
         parts[spec.name] = one.testsets[0]
