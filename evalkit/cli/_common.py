@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import shutil
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -47,6 +48,12 @@ def _handle_errors(func: F) -> F:
 
 def _stdout_is_tty() -> bool:
     return sys.stdout.isatty()
+
+
+def _table_width() -> int | None:
+    """The terminal's width when standard output is one; None (the renderer's piped width,
+    with no padding) otherwise."""
+    return shutil.get_terminal_size().columns if _stdout_is_tty() else None
 
 
 def _emit(text: str, output: str | None) -> None:

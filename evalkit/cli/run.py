@@ -28,6 +28,7 @@ from ._common import (
     _stdout_is_tty,
     _streams,
     _suite_argument,
+    _table_width,
 )
 from .score import _score_streamed, _warn_lang, _warn_settings
 
@@ -153,7 +154,7 @@ def run(
     )
     for name, content in files.items():
         _emit(content, str(out / name))
-    click.echo(render(results, fmt, color=_stdout_is_tty()), nl=False)
+    click.echo(render(results, fmt, color=_stdout_is_tty(), width=_table_width()), nl=False)
     click.echo(
         f"wrote {', '.join(str(out / n) for n in files)} "
         f"(statistics cache: {cache.hits} hits, {cache.misses} misses)",

@@ -28,6 +28,7 @@ from ._common import (
     _stats_options,
     _stdout_is_tty,
     _streams,
+    _table_width,
 )
 
 #: score's parameters that cannot change the results document (where it goes, how it is shown,
@@ -275,7 +276,10 @@ def score(
     else:
         from ..render import render
 
-        rendered = render(results, fmt, color=_stdout_is_tty() and output in (None, "-"))
+        to_terminal = _stdout_is_tty() and output in (None, "-")
+        rendered = render(
+            results, fmt, color=to_terminal, width=_table_width() if to_terminal else None
+        )
     if report_path:
         from ..report import render_report
 

@@ -31,7 +31,7 @@ def _leaderboard(ts: TestSetResult) -> Table:
     norm = ts.normalization.get("signature", "")
     title = f"{ts.name}  ·  target {ts.lang}  ·  {ts.segments} segments  ·  {norm}"
     table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
-    table.add_column("system")
+    table.add_column("system", no_wrap=True)  # "name (baseline)" stays on one line
     for m in ts.metrics:
         arrow = "↓" if m == "ter" else "↑"
         table.add_column(f"{LABELS[m]} {arrow}", justify="right")
@@ -99,8 +99,14 @@ def _impact(ts: TestSetResult) -> Table:
     return table
 
 
+PIPED_WIDTH = 200
+"""Width when no terminal sets one (a pipe, a file, CI logs): wide enough that a leaderboard of
+four metrics with CIs never wraps; lines carry no trailing padding, so narrow tables stay narrow."""
+
+
 def render_table(results: Results, *, color: bool = False, width: int | None = None) -> str:
-    """Leaderboards (and normalization impact) as text; ANSI colours only when asked."""
+    """Leaderboards (and normalization impact) as text; ANSI colours only when asked.
+    ``width`` is the terminal's when there is one (the CLI passes it), else :data:`PIPED_WIDTH`."""
     parts: list = []
     for ts in results.testsets:
         parts.append(_leaderboard(ts))
@@ -110,7 +116,7 @@ def render_table(results: Results, *, color: bool = False, width: int | None = N
     buf = io.StringIO()
     console = Console(
         file=buf,
-        width=width or 120,
+        width=width or PIPED_WIDTH,
         force_terminal=color,
         no_color=not color,
         color_system="standard" if color else None,
@@ -136,4 +142,5 @@ def render_table(results: Results, *, color: bool = False, width: int | None = N
             line = f"{ts.name} {label}: {sig}"
             if line not in notes:
                 notes.append(line)
-    return buf.getvalue().rstrip() + "\n" + "\n".join(notes) + "\n"
+    body = "\n".join(line.rstrip() for line in buf.getvalue().rstrip().splitlines())
+    return body + "\n" + "\n".join(notes) + "\n"
