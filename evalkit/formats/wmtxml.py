@@ -8,8 +8,8 @@ its whitespace collapsed. Where sacrebleu would quietly write an empty line (a t
 system lacking a segment), this reader names the segment instead.
 
 The parser is lxml's, fed in blocks, one ``<doc>`` kept at a time, with entities left
-unresolved, no DTD loaded, no network; a document with a DOCTYPE is refused outright, so no
-entity can be declared, let alone expanded.
+unresolved, no DTD loaded, no network; a document with a DOCTYPE is refused before the parser
+sees it, so no entity can be declared, let alone expanded.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from ..errors import ConfigError, InputError
 __all__ = ["wmtxml_segments"]
 
 _SPACE = re.compile(r"\s+")
+_ROOT = re.compile(rb"<[A-Za-z_:]")  # where the root element starts: the prolog ends
 
 
 def _clean(text: str | None) -> str:
@@ -176,7 +177,7 @@ def wmtxml_segments(
     kind, who = _parse_selector(selector, name)
     reader = _Reader(name, kind, who, max_segment_chars)
     parser = etree.XMLPullParser(
-        events=("start", "end"),
+        events=("end",),
         resolve_entities=False,
         load_dtd=False,
         no_network=True,
@@ -184,20 +185,22 @@ def wmtxml_segments(
     )
     decoder = codecs.getincrementaldecoder("utf-8")()
     lines = SegmentLimit(1 << 62, label)  # counts lines and finds NUL bytes; no length limit
-    started = False
+    prolog = b""  # the bytes before the root element, until it starts
     try:
         for block, first_line in checked_blocks(fh, lines):
             _check_utf8(decoder, block, label, first_line)
+            if prolog is not None:
+                prolog += block
+                root = _ROOT.search(prolog)
+                if b"<!DOCTYPE" in (prolog[: root.start()] if root else prolog):
+                    raise InputError(
+                        "has a DOCTYPE: DTDs and entities are refused (a WMT test set has "
+                        "neither)",
+                        label,
+                    )
+                prolog = None if root else prolog
             parser.feed(block)
             for event, element in parser.read_events():
-                if not started:
-                    started = True
-                    if element.getroottree().docinfo.doctype:
-                        raise InputError(
-                            "has a DOCTYPE: DTDs and entities are refused (a WMT test set "
-                            "has neither)",
-                            label,
-                        )
                 if event == "end" and element.tag == "doc":
                     reader.doc(element)
                     element.clear(keep_tail=True)
