@@ -194,8 +194,7 @@ def wmtxml_segments(
                 root = _ROOT.search(prolog)
                 if b"<!DOCTYPE" in (prolog[: root.start()] if root else prolog):
                     raise InputError(
-                        "has a DOCTYPE: DTDs and entities are refused (a WMT test set has "
-                        "neither)",
+                        "has a DOCTYPE: DTDs and entities are refused (a WMT test set has neither)",
                         label,
                     )
                 prolog = None if root else prolog
