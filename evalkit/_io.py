@@ -24,12 +24,12 @@ import stat
 import tempfile
 import time
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, BinaryIO
 
-from .errors import ConfigError, InputError
+from .errors import ConfigError, EvalkitError, InputError
 
 __all__ = [
     "CacheWriteWarning",
@@ -41,6 +41,7 @@ __all__ = [
     "checked_blocks",
     "decode_lines",
     "is_stream",
+    "line_batches",
     "open_input",
     "read_input",
     "read_lines",
@@ -179,10 +180,14 @@ def open_input(path: str | os.PathLike[str], label: str | os.PathLike[str]) -> B
         raise InputError(f"cannot read file: {exc.strerror or exc}", label) from exc
 
 
-def decode_lines(data: bytes, label: str | os.PathLike[str], first_line: int) -> list[str]:
+def decode_lines(
+    data: bytes, label: str | os.PathLike[str], first_line: int, *, rstrip: bool = True
+) -> list[str]:
     """Decode a run of whole lines starting at line ``first_line`` as the sacrebleu CLI reads
     them (split on ``\\n``, each ``rstrip()``-ed), the BOM of line 1 dropped; a final newline
-    adds no line. Invalid UTF-8 and NUL bytes are InputErrors naming the line."""
+    adds no line. Invalid UTF-8 and NUL bytes are InputErrors naming the line.
+
+    ``rstrip=False`` only drops a CRLF's ``\\r``: a TSV line keeps its empty last columns."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -200,6 +205,8 @@ def decode_lines(data: bytes, label: str | os.PathLike[str], first_line: int) ->
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
+    if not rstrip:
+        return [line[:-1] if line.endswith("\r") else line for line in lines]
     return [line.rstrip() for line in lines]
 
 
@@ -220,6 +227,31 @@ def checked_blocks(fh: BinaryIO, limit: SegmentLimit) -> Iterator[tuple[bytes, i
         yield block, first_line
 
 
+def line_batches(
+    fh: BinaryIO,
+    limit: SegmentLimit,
+    *,
+    seen: Callable[[bytes], object] | None = None,
+    rstrip: bool = True,
+) -> Iterator[list[str]]:
+    """The decoded lines of ``fh`` (see :func:`decode_lines`), a list per block read, checked
+    block by block (:func:`checked_blocks`); ``seen`` is called with every raw block. The one
+    line loop behind plain, compressed and line-based record inputs alike."""
+    tail = b""  # the line being read, not yet ended by a newline
+    for block, first_line in checked_blocks(fh, limit):
+        if seen is not None:
+            seen(block)
+        cut = block.rfind(b"\n")
+        if cut < 0:
+            tail += block
+            continue
+        yield decode_lines(tail + block[: cut + 1], limit.label, first_line, rstrip=rstrip)
+        tail = block[cut + 1 :]
+    limit.finish()
+    if tail:
+        yield decode_lines(tail, limit.label, limit.line, rstrip=rstrip)
+
+
 def read_input(
     path: str | os.PathLike[str],
     *,
@@ -228,29 +260,32 @@ def read_input(
 ) -> InputFile:
     """Read an input once, in bounded blocks, checking it as it comes: a NUL byte or a line over
     ``max_segment_chars`` stops the read at once (``/dev/zero`` or an endless line cannot fill
-    memory). ``name`` is how messages and the InputFile name it (default: ``path``)."""
+    memory). ``name`` is how messages and the InputFile name it (default: ``path``).
+
+    A compressed file or a ``file#selector`` record input (JSONL, TSV, CSV, Parquet, WMT XML;
+    see :mod:`evalkit.formats`) is decoded to the segments sacrebleu would read from it."""
+    from .formats import parse_spec, read_formatted
+
     given = os.fspath(name if name is not None else path)
+    spec = parse_spec(path)
+    if not spec.is_plain:
+        return read_formatted(spec, max_segment_chars=max_segment_chars, name=given)
     label = Path(given)
     limit = SegmentLimit(max_segment_chars, label)
     digest = hashlib.sha256()
     lines: list[str] = []
-    tail = b""  # the line being read, not yet ended by a newline
     size = 0
+
+    def seen(block: bytes) -> None:
+        nonlocal size
+        digest.update(block)
+        size += len(block)
+
     with open_input(path, label) as fh:
-        for block, first_line in checked_blocks(fh, limit):
-            digest.update(block)
-            size += len(block)
-            cut = block.rfind(b"\n")
-            if cut < 0:
-                tail += block
-                continue
-            lines += decode_lines(tail + block[: cut + 1], label, first_line)
-            tail = block[cut + 1 :]
-    limit.finish()
+        for batch in line_batches(fh, limit, seen=seen):
+            lines += batch
     if not size:
         raise InputError("file is empty (expected one segment per line)", label)
-    if tail:
-        lines += decode_lines(tail, label, limit.line)
     if not lines:
         raise InputError("file has no segments (only a byte-order mark)", label)
     return InputFile(given, tuple(lines), digest.hexdigest())
@@ -518,7 +553,7 @@ def refuse_output_onto_input(
     relative spelling is caught. Only an existing regular file can be destroyed by writing it: a
     stream (``-``, a FIFO, a terminal) or a path that does not exist yet is never refused.
     """
-    known = [(role, p, _identity(p)) for role, p in inputs if p is not None]
+    known = [(role, p, _identity(_file_of(p))) for role, p in inputs if p is not None]
     for flag, out in outputs:
         if out is None or os.fspath(out) == "-":
             continue
@@ -527,6 +562,16 @@ def refuse_output_onto_input(
             if ident is not None and ident == other:
                 given = f"{flag} {out}" if flag else os.fspath(out)
                 raise InputError(f"output {given} is the {role} {p}; write it somewhere else")
+
+
+def _file_of(given: str | os.PathLike[str]) -> str | os.PathLike[str]:
+    """The file an input string reads (``out.jsonl#translation``: ``out.jsonl``)."""
+    from .formats import parse_spec
+
+    try:
+        return parse_spec(given).file
+    except EvalkitError:  # not a valid input string: it names no file to protect
+        return given
 
 
 def _identity(

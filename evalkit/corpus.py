@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ._io import DEFAULT_MAX_SEGMENT_CHARS, InputFile, read_input
 from .errors import ConfigError, InputError
+from .formats import parse_spec
 
 __all__ = ["TestSet", "detect_lang", "lang_mismatch", "load_testset", "parse_system_arg"]
 
@@ -86,7 +87,8 @@ def lang_mismatch(lines: Iterable[str], lang: str) -> str | None:
 def parse_system_arg(arg: str) -> tuple[str, str]:
     """Split a ``NAME=PATH`` or ``PATH`` command-line argument into (name, path).
 
-    A bare path is named after its file name without the extension. A '/' before the first
+    A bare path is named after its file name without the extension (and without a compression
+    suffix; an XML ``#sys:NAME`` is named NAME). A '/' before the first
     '=' means the '=' belongs to a path (``runs/lr=0.1/out.zh``, ``./a=b.zh``): a NAME never
     contains '/'.
     """
@@ -99,8 +101,7 @@ def parse_system_arg(arg: str) -> tuple[str, str]:
                 "letters, digits, '_', '-', '.', '+'"
             )
         return name, path
-    stem = Path(arg).name
-    name = stem.rsplit(".", 1)[0] if "." in stem.lstrip(".") else stem
+    name = parse_spec(arg).stem  # sysA.zh.gz, sysA.jsonl#translation → sysA; test.xml#sys:B → B
     return name or arg, arg
 
 

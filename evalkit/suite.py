@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from ._io import DEFAULT_MAX_SEGMENT_CHARS
 from .corpus import TestSet, load_testset
-from .errors import ConfigError
+from .errors import ConfigError, EvalkitError
 from .evaluation import DEFAULT_BOOTSTRAP, DEFAULT_CONFIDENCE, DEFAULT_PAIRED
+from .formats import LocalTestset, local_testset, parse_spec
 from .metrics import parse_metric_names
 from .stats import DEFAULT_SEED
 from .translators import TranslatorConfig, parse_translator
@@ -61,7 +62,7 @@ _SUITE_KEYS = {
     "description",
     "max_segment_chars",
 }
-_TESTSET_KEYS = {"name", "lang", "source", "refs", "systems", "baseline"}
+_TESTSET_KEYS = {"name", "lang", "source", "refs", "systems", "baseline", "testset"}
 _TOP_KEYS = {"suite", "testsets", "gate", "engine"}
 _ENGINE_KEYS = {"kind", "scheduler", "timeout", "jobs", "stream", "chunk_size", "extraction"}
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+\-]*$")
@@ -364,10 +365,13 @@ def _testset(t: Any, index: int, base: Path, path: Path, outputs_dir: Path) -> T
     refs = t.get("refs")
     if isinstance(refs, str):
         refs = [refs]
-    if not refs:
-        raise ConfigError(f"{where} has no refs", path)
-    ref_paths = tuple(
-        _existing(base, _typed(r, str, f"{where}.refs", path), where, path) for r in refs
+    local = _local_testset(t, where, path)
+    if not refs and local is None:
+        raise ConfigError(f"{where} has no refs (give refs or testset)", path)
+    ref_paths = (
+        tuple(_existing(base, _typed(r, str, f"{where}.refs", path), where, path) for r in refs)
+        if refs
+        else tuple(Path(r) for r in local.refs)  # type: ignore[union-attr]
     )
     systems_raw = _typed(t.get("systems", {}), dict, f"{where}.systems", path)
     if not systems_raw:
@@ -385,9 +389,14 @@ def _testset(t: Any, index: int, base: Path, path: Path, outputs_dir: Path) -> T
         rel = _typed(value, (str, dict), f"{where}.systems.{sys_name}", path)
         systems.append(SystemSpec(sys_name, _existing(base, rel, where, path)))
     source = t.get("source")
-    if source is None and any(s.translator for s in systems):
+    source_path = (
+        _existing(base, _typed(source, str, "source", path), where, path)
+        if source is not None
+        else (Path(local.source) if local is not None else None)
+    )
+    if source_path is None and any(s.translator for s in systems):
         raise ConfigError(f"{where}: a translator system needs the test set's source", path)
-    lang = t.get("lang")
+    lang = t.get("lang", local.lang if local is not None else None)
     if lang is not None and lang not in ("zh", "en"):
         raise ConfigError(f"{where}: lang must be 'zh' or 'en', got {lang!r}", path)
     baseline = t.get("baseline")
@@ -401,17 +410,21 @@ def _testset(t: Any, index: int, base: Path, path: Path, outputs_dir: Path) -> T
         lang=lang,
         refs=ref_paths,
         systems=tuple(systems),
-        source=None
-        if source is None
-        else _existing(base, _typed(source, str, "source", path), where, path),
+        source=source_path,
         baseline=baseline,
     )
 
 
 def _existing(base: Path, rel: str, where: str, path: Path) -> Path:
+    """``base / rel``, once its file exists (``out.jsonl#translation``: ``out.jsonl``)."""
     p = base / rel
-    if not p.exists():
-        problem = "is a symlink loop" if p.is_symlink() and _loops(p) else "does not exist"
+    try:
+        file = parse_spec(str(p)).file
+    except ConfigError as exc:  # e.g. a .jsonl without #field
+        raise ConfigError(f"{where}: {exc.message}", path) from exc
+    if not Path(file).exists():
+        loop = Path(file).is_symlink() and _loops(Path(file))
+        problem = "is a symlink loop" if loop else "does not exist"
         raise ConfigError(f"{where} names a file that {problem}: {p}", path)
     return p
 
@@ -425,6 +438,16 @@ def _loops(p: Path) -> bool:
     except OSError as exc:
         return exc.errno == errno.ELOOP
     return False
+
+
+def _local_testset(t: Mapping[str, Any], where: str, path: Path) -> LocalTestset | None:
+    """The ``testset = "wmt22:en-zh"`` of a test set, from sacrebleu's local folder."""
+    if "testset" not in t:
+        return None
+    try:
+        return local_testset(_typed(t["testset"], str, f"{where}.testset", path))
+    except EvalkitError as exc:
+        raise ConfigError(f"{where}: {exc}", path) from exc
 
 
 def _validate_settings(suite: Mapping[str, Any]) -> None:

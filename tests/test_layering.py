@@ -22,6 +22,7 @@ RANKS: dict[str, int] = {
     "errors": 0,
     "_io": 0,
     "_opencc": 0,  # the OpenCC adapter: detect and normalize both use it
+    "formats": 0,  # input strings (ref.gz, out.jsonl#field, test.xml#ref) → segments, for _io
     "corpus": 1,
     "translators": 1,  # produce candidate lines (LOAD side); the suite refers to them
     "detect": 2,

@@ -218,6 +218,14 @@ def _hyp_is_output(fx: Path) -> tuple[list[str | Path], Path, str]:
     return args, fx / "en-zh/strong.zh", "output -o fx/en-zh/strong.zh is the hypothesis file"
 
 
+def _jsonl_hyp_is_output(fx: Path) -> tuple[list[str | Path], Path, str]:
+    lines = (fx / "en-zh" / "strong.zh").read_text(encoding="utf-8").splitlines()
+    jsonl = fx / "out.jsonl"
+    jsonl.write_text("".join(json.dumps({"t": x}) + "\n" for x in lines), encoding="utf-8")
+    args = ["score", "--ref", fx / "article.zh", f"{jsonl}#t", "-o", jsonl]
+    return args, jsonl, "is the hypothesis file"
+
+
 def _ref_via_symlink(fx: Path) -> tuple[list[str | Path], Path, str]:
     (fx.parent / "r.html").symlink_to(fx / "article.zh")
     args = _score(fx, "--report", "r.html")
@@ -267,6 +275,7 @@ def _run_onto_a_reference(fx: Path) -> tuple[list[str | Path], Path, str]:
     "case",
     [
         _hyp_is_output,
+        _jsonl_hyp_is_output,
         _ref_via_symlink,
         _source_via_hard_link,
         _report_onto_results,

@@ -55,9 +55,15 @@ _NOT_IN_DOCUMENT = frozenset(
     "--ref",
     "refs",
     multiple=True,
-    required=True,
     metavar="REF",
-    help="Reference file (repeat for several references).",
+    help="Reference file (repeat for several references); also ref.gz, out.jsonl#field, "
+    "data.tsv#2, test.xml#ref (see README, Input formats).",
+)
+@click.option(
+    "--testset",
+    metavar="NAME:SRC-TGT",
+    help="References and source of a sacrebleu test set already in its local folder "
+    "(e.g. wmt22:en-zh); never downloads.",
 )
 @click.option("--src", "source", metavar="SRC", help="Source file (shown in reports).")
 @click.option(
@@ -161,6 +167,7 @@ _NOT_IN_DOCUMENT = frozenset(
 @_handle_errors
 def score(
     refs: tuple[str, ...],
+    testset: str | None,
     source: str | None,
     lang: str | None,
     metrics: str,
@@ -188,6 +195,7 @@ def score(
     hyps: tuple[str, ...],
 ) -> None:
     """Score candidate files HYP (PATH or NAME=PATH) against the references."""
+    refs, source, lang = _references(refs, testset, source, lang)
     _refuse_output_onto_input(
         [("-o", output), ("--report", report_path)],
         [
@@ -285,6 +293,25 @@ def score(
 
         _emit(render_report(results), report_path)
     _emit(rendered, output)
+
+
+def _references(
+    refs: tuple[str, ...], testset: str | None, source: str | None, lang: str | None
+) -> tuple[tuple[str, ...], str | None, str | None]:
+    """--ref, or --testset's references; --testset also gives the source and the target
+    language unless --src / --lang say otherwise."""
+    from ..errors import ConfigError
+
+    if testset is None:
+        if not refs:
+            raise ConfigError("give the references: --ref REF (or --testset NAME:SRC-TGT)")
+        return refs, source, lang
+    if refs:
+        raise ConfigError("--testset gives the references; drop --ref or --testset")
+    from ..formats import local_testset
+
+    local = local_testset(testset)
+    return local.refs, source or local.source, lang or local.lang
 
 
 def _warn(message: str) -> None:

@@ -5,6 +5,8 @@ Indexing checks the segment length limit as it reads, so an endless line stops i
 file that can be read only once (a FIFO, ``<(zcat ref.gz)``, a device) cannot be re-read by byte
 range: :func:`spool_input` copies it once, with the same checks, to a regular temporary file —
 spooled to disk rather than read into memory, because streaming is for inputs too large for it.
+A compressed or record input (``ref.gz``, ``out.jsonl#field``: :mod:`evalkit.formats`) is
+spooled the same way, as the plain text of its segments.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from .._io import (
 )
 from ..corpus import _check_count
 from ..errors import ConfigError, InputError
+from ..formats import InputSpec, iter_segments, parse_spec
 
 DEFAULT_CHUNK_SIZE = 100_000
 """Segments per chunk: ~10 MB of text per file, large enough for numpy to be efficient."""
@@ -64,18 +67,40 @@ def spool_input(
     """Copy a read-once input into ``directory`` in one pass, checking NUL bytes and the
     segment length limit as it goes (``/dev/zero`` stops at its first block)."""
     label = Path(os.fspath(path))
-    limit = SegmentLimit(max_segment_chars, label)
+    spec = parse_spec(path)
     fd, copy = tempfile.mkstemp(prefix="spool-", dir=directory)
-    with open_input(path, label) as src, os.fdopen(fd, "wb") as dst:
-        for block, _ in checked_blocks(src, limit):
-            dst.write(block)
+    with os.fdopen(fd, "wb") as dst:
+        if not spec.is_plain:
+            _spool_segments(spec, dst, max_segment_chars)
+            return Spooled(os.fspath(path), copy)
+        limit = SegmentLimit(max_segment_chars, label)
+        with open_input(path, label) as src:
+            for block, _ in checked_blocks(src, limit):
+                dst.write(block)
     limit.finish()
     return Spooled(os.fspath(path), copy)
 
 
+def _spool_segments(spec: InputSpec, dst: IO[bytes], max_segment_chars: int) -> None:
+    """Write a compressed or record input's segments as plain text, one a line, that reads
+    back to the same segments (a first segment starting with a BOM gets one more before it,
+    which reading drops)."""
+    first = True
+    for batch in iter_segments(spec, max_segment_chars=max_segment_chars):
+        if not batch:
+            continue
+        if first and batch[0].startswith("\ufeff"):
+            dst.write(_BOM_BYTES)
+        first = False
+        dst.write(("\n".join(batch) + "\n").encode())
+
+
 def needs_spool(path: str | os.PathLike[str]) -> bool:
-    """Whether an input must be spooled before it is indexed: it can be read only once."""
-    return not isinstance(path, Spooled) and "://" not in os.fspath(path) and is_stream(path)
+    """Whether an input must be spooled before it is indexed: it can be read only once, or it
+    is not plain text (compressed, ``out.jsonl#field``, …) and cannot be read by byte range."""
+    if isinstance(path, Spooled) or "://" in os.fspath(path):
+        return False
+    return is_stream(path) or not parse_spec(path).is_plain
 
 
 def _given(path: str | os.PathLike[str]) -> str:
@@ -188,6 +213,8 @@ def index_file(
 def count_lines(path: str | os.PathLike[str]) -> int:
     """The number of segments ``read_lines`` would return, counted in blocks (lines of any
     length: the reader that follows applies the limit the run was given)."""
+    if "://" not in os.fspath(path) and not (spec := parse_spec(path)).is_plain:
+        return sum(map(len, iter_segments(spec, max_segment_chars=1 << 62)))
     return index_file(path, chunk_size=1 << 62, max_segment_chars=None).n_lines
 
 
