@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from ..results import Comparison, Results, TestSetResult
-from ._cells import ALPHA, IDENTICAL, LABELS, fmt_delta, fmt_score, matrix_cells, tests_of
+from ._cells import (
+    ALPHA,
+    IDENTICAL,
+    LABELS,
+    fmt_delta,
+    fmt_score,
+    matrix_cells,
+    tests_of,
+    uncertainty_notes,
+)
 
 __all__ = ["escape_md", "render_markdown"]
 
@@ -55,7 +64,7 @@ def _legend(ts: TestSetResult) -> list[str]:
     """What a star and ``identical`` mean, when the tables hold one."""
     compared = [c for s in ts.systems for c in s.vs_baseline.values()]
     compared += [c for mat in ts.pairwise.values() for c in matrix_cells(mat)]
-    out = []
+    out = [note + "." for note in uncertainty_notes(ts.stats)]
     if any(c.p_value is not None for c in compared):
         tests = tests_of(compared)
         out.append(f"\\* paired test p < {ALPHA:g}" + (f" ({tests})" if tests else "") + ".")

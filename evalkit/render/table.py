@@ -22,6 +22,7 @@ from ._cells import (
     is_significant,
     matrix_cells,
     tests_of,
+    uncertainty_notes,
 )
 
 __all__ = ["render_table"]
@@ -128,6 +129,8 @@ def render_table(results: Results, *, color: bool = False, width: int | None = N
         c for ts in results.testsets for m in ts.pairwise.values() for c in matrix_cells(m)
     ]
     notes = []
+    for ts in results.testsets:
+        notes += [n for n in uncertainty_notes(ts.stats) if n not in notes]
     if any(c.p_value is not None for c in compared + in_matrix):
         against = " (pairwise: row vs column)" if in_matrix else ""
         notes.append(f"* paired test p < {ALPHA:g} vs the baseline{against}")
