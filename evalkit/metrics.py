@@ -95,6 +95,11 @@ def parse_metric_names(names: str | Sequence[str], *, extra: Sequence[str] = ())
     known = (*METRIC_NAMES, *extra)
     out: list[str] = []
     for raw in items:
+        if not isinstance(raw, str):  # an evalkit.plugins metric where only names can go
+            raise ConfigError(
+                f"metric {getattr(raw, 'name', raw)!r} runs out of process and needs the "
+                "segments in memory; it cannot be streamed"
+            )
         name = raw.strip().lower()
         if not name:
             continue

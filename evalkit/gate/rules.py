@@ -226,7 +226,7 @@ def _rule(
         raise fail(f"metric must be a string, got {metric!r}")
     if metric != "*":
         try:
-            (metric,) = parse_metric_names(metric)
+            (metric,) = parse_metric_names(metric, extra=tuple(suite.plugins))
         except ConfigError as exc:
             raise fail(exc.message) from exc
         if metric not in suite.metrics:
