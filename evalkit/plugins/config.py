@@ -117,6 +117,9 @@ class ExternalMetric:
     where: Path | None = None
     cache_dir: Path | None = None
 
+    def __post_init__(self) -> None:
+        validate(self)
+
     @property
     def kind(self) -> str:
         return "command" if self.command is not None else "judge"
@@ -243,7 +246,6 @@ def parse_metric_table(
             **{k: v for k, v in optional.items() if v is not None},
             **common,
         )
-    validate(metric)
     return metric
 
 
@@ -264,7 +266,6 @@ def parse_metric_option(
         cwd=cwd or Path.cwd(),
         cache_dir=cache_dir,
     )
-    validate(metric)
     return metric
 
 
