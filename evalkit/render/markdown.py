@@ -33,7 +33,7 @@ def render_markdown(results: Results) -> str:
         lines.append("")
         header = ["system"]
         for m in ts.metrics:
-            header += [LABELS[m], f"Δ {LABELS[m]}"]
+            header += [LABELS.get(m, m), f"Δ {LABELS.get(m, m)}"]
         header.append("normalized segments")
         lines.append("| " + " | ".join(header) + " |")
         lines.append("|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|")
@@ -51,7 +51,7 @@ def render_markdown(results: Results) -> str:
             if ts.pairwise.get(m):
                 lines += _pairwise(ts, m)
         for m in ts.metrics:
-            lines.append(f"- {LABELS[m]}: `{ts.systems[0].scores[m].signature}`")
+            lines.append(f"- {LABELS.get(m, m)}: `{ts.systems[0].scores[m].signature}`")
         lines.append("")
     return "\n".join(lines)
 
@@ -77,7 +77,7 @@ def _pairwise(ts: TestSetResult, metric: str) -> list[str]:
     """``pairwise[metric][row][col]``: each cell is row − column, as in every other output."""
     mat = ts.pairwise[metric]
     names = [s.name for s in ts.systems]
-    lines = [f"**Pairwise {LABELS[metric]}** (row − column)", ""]
+    lines = [f"**Pairwise {LABELS.get(metric, metric)}** (row − column)", ""]
     lines.append("| row − column | " + " | ".join(escape_md(n) for n in names) + " |")
     lines.append("|---|" + "---:|" * len(names))
     for row in names:
