@@ -169,3 +169,19 @@ def test_lang_mismatch_needs_most_of_the_text_in_the_other_script() -> None:
     # an English reference quoting a few Chinese names stays English
     assert lang_mismatch(["Beijing (北京) and Shanghai (上海) are large cities."], "en") is None
     assert lang_mismatch([""], "zh") is None  # nothing to judge
+
+
+def test_the_report_says_the_paired_bootstrap_resampled_although_cis_are_off(
+    run_evalkit: Run, fixtures_dir: Path, tmp_path: Path
+) -> None:
+    from lxml import html
+
+    report = tmp_path / "r.html"
+    proc = run_evalkit(
+        "score", "--ref", fixtures_dir / "article.zh", "--metrics", "bleu",
+        "--paired", "bs", "--bootstrap", "0", "--report", report,
+        fixtures_dir / "en-zh/strong.zh", fixtures_dir / "en-zh/weak.zh",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    page = " ".join(html.parse(str(report)).getroot().text_content().split())
+    assert "no bootstrap" in page and "1,000 paired bootstrap resamples" in page

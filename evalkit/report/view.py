@@ -657,7 +657,7 @@ def _stats_items(stats: Mapping[str, Any]) -> tuple[str, ...]:
         if value is None or value is False or isinstance(value, Mapping) or key == "confidence":
             continue
         if key == "bootstrap":
-            items.append(f"{value} bootstrap resamples" if value else "no bootstrap")
+            items.append(f"{value:,} bootstrap resamples" if value else "no bootstrap")
         elif key == "paired":
             if value != "none":
                 items.append(f"{_PAIRED.get(str(value), str(value))} test")
@@ -665,7 +665,9 @@ def _stats_items(stats: Mapping[str, Any]) -> tuple[str, ...]:
             items.append("every pair of systems tested")
         elif key == "ar_trials":
             if paired == "ar":
-                items.append(f"{value} randomization trials")
+                items.append(f"{value:,} randomization trials")
+        elif key == "paired_resamples":  # CIs off, the paired bootstrap still resampled
+            items.append(f"{value:,} paired bootstrap resamples")
         elif key == "method":
             items.append(_METHODS.get(str(value), f"method {str(value)[:60]}"))
         else:
