@@ -33,9 +33,10 @@ Everything that can be is vectorised over one code-point array of all outputs at
 
 from __future__ import annotations
 
+import functools
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -80,7 +81,7 @@ class DiagnosticsConfig:
     untranslated_chrf: float = 0.7
     repetition_min_repeats: int = 4
     repetition_max_unit: int = 12
-    repetition_min_tokens: int = 12
+    repetition_min_tokens: int = 6
     length_k: float = 5.0
     length_min_units: int = 5
 
@@ -321,59 +322,97 @@ _CLOSE = (
     r"(?:i hope (?:this|that|it) helps|hope this helps|let me know if|feel free to"
     r"|if you (?:need|have) (?:any )?(?:further|more|other)"
     r"|希望(?:这|以上|这个)?(?:翻译)?(?:能)?(?:对你|对您)(?:有所|有)帮助|希望(?:能)?(?:有所)?帮助到"
-    r"|如(?:果)?(?:您|你)?(?:还)?(?:有|需要)(?:任何|其他)?(?:问题|修改|调整))[^\n]*"
+    r"|如(?:果)?(?:您|你)?(?:还)?(?:有|需要)(?:任何|其他)?(?:问题|疑问|修改|调整))[^\n]*"
 )
 _NOTE = (
     r"[(（]\s*(?:note|translator'?s? note|注|注意|译注|备注)\s*[:：][^)）\n]*[)）]"
     r"|(?:^|(?<=[.!?。！？\s]))(?:note|translator'?s? note|注|注意|译注|备注)\s*[:：][^\n]*$"
 )
 _OPEN_RE = re.compile(rf"^\s*(?:{_EN_OPEN}|{_ZH_OPEN})\s*", re.I | re.M)
-_CLOSE_RE = re.compile(rf"(?:{_CLOSE})$", re.I | re.M)
+_CLOSE_RE = re.compile(rf"(?<=[^\n])(?:{_CLOSE})$", re.I | re.M)
+"""A closing follows the translation, never opens the line."""
 _NOTE_RE = re.compile(_NOTE, re.I | re.M)
 _FENCE_RE = re.compile(r"^\s*```[\w-]*\s*|\s*```\s*$", re.M)
 _QUOTES = {'"': '"', "“": "”", "「": "」", "『": "』", "'": "'", "«": "»"}
 
 
-_EXCUSES = {
-    "open": re.compile(
-        r"^\W{0,3}(?:sure|certainly|of course|okay|ok|absolutely|alright|here|below|translat"
-        r"|好的|当然|没问题|以下|下面|翻译|译文)",
-        re.I,
+_FAMILIES = (
+    (_OPEN_RE, _OPEN_RE),
+    (
+        _CLOSE_RE,
+        re.compile(
+            r"hope (?:this|that|it)|let me know|feel free|don't hesitate"
+            r"|if you (?:have|need) any (?:questions|problems|concerns|help|further)"
+            r"|希望(?:对|能|这)|如有(?:任何)?(?:问题|疑问)|如(?:果)?(?:您|你)(?:还)?有(?:任何|其他)?(?:问题|疑问)"
+            r"|随时",
+            re.I,
+        ),
     ),
-    "close": re.compile(r"hope|let me know|feel free|if you|希望|如果|如需|如有|帮助", re.I),
-    "note": re.compile(r"note|注", re.I),
-    "fence": re.compile("```"),
-    "quote": re.compile(r"^\s*[\"“「『'«\[【(（]"),
-}
-"""A source or reference matching a family's pattern excuses that family in the output: the
-wrapping is content there (a quoted line, a shop's "if you have questions", a real note)."""
+    (_NOTE_RE, _NOTE_RE),
+    (_FENCE_RE, _FENCE_RE),
+)
+"""The regex-found chatter families, each with what excuses it: a source or reference that
+holds it is saying it itself (a shop's "if you have any questions, contact us", a real note),
+so the output translating it is not wrapping its answer. Closings are excused by the
+phrases a text addresses its reader with, in either language (the source is the other one)."""
+_QUOTE_CHARS = frozenset(_QUOTES) | frozenset(_QUOTES.values()) | {"„", "‘", "’"}
+_OPENERS = _QUOTE_CHARS | {"[", "【", "(", "（", "<", "《", "〈"}
+_CLOSERS = _QUOTE_CHARS | {"]", "】", ")", "）", ">", "》", "〉"}
 
 
-def _chatter_spans(text: str, excused: Sequence[str] = ()) -> list[Span]:
-    """The chatter spans of one line (empty: none), leaving out the ``excused`` families."""
+def _quotes_at(text: str, end: bool, chars: frozenset[str] = _QUOTE_CHARS) -> int:
+    """How many of ``chars`` (quotes) ``text`` (stripped) starts (or ends) with."""
+    t = text.strip()
+    t = t[::-1] if end else t
+    n = 0
+    while n < len(t) and t[n] in chars:
+        n += 1
+    return n
+
+
+@dataclass(frozen=True)
+class _Given:
+    """What a segment's source and reference excuse: the chatter families they hold
+    themselves, and how many quotes or brackets they start and end with (a quotation may span
+    segments, so each side counts on its own). Shared by every system of the test set."""
+
+    excused: tuple[bool, ...]
+    lead: int
+    trail: int
+
+    @classmethod
+    def of(cls, texts: Sequence[str]) -> _Given:
+        return cls(
+            tuple(any(ex.search(t) for t in texts) for _, ex in _FAMILIES),
+            max((_quotes_at(t, False, _OPENERS) for t in texts), default=0),
+            max((_quotes_at(t, True, _CLOSERS) for t in texts), default=0),
+        )
+
+
+_NOTHING_GIVEN = _Given((False,) * len(_FAMILIES), 0, 0)
+
+
+def _quote_spans(text: str, given: _Given) -> list[Span]:
+    """Quotes wrapping the whole output beyond those its source and reference start and end
+    with (``""…""`` around an already quoted sentence counts too)."""
+    stripped = text.strip()
+    lead, trail = _quotes_at(text, False), _quotes_at(text, True)
+    if lead <= given.lead or trail <= given.trail or len(stripped) <= lead + trail:
+        return []
+    start = len(text) - len(text.lstrip())
+    end = start + len(stripped)
+    return [(start, start + lead - given.lead), (end - trail + given.trail, end)]
+
+
+def _chatter_spans(text: str, given: _Given = _NOTHING_GIVEN) -> list[Span]:
+    """The chatter spans of one line (empty: none), but for what ``given`` excuses."""
     spans: list[Span] = []
-    for family, rx in (
-        ("open", _OPEN_RE),
-        ("close", _CLOSE_RE),
-        ("note", _NOTE_RE),
-        ("fence", _FENCE_RE),
-    ):
-        if family not in excused:
+    for (rx, _), excused in zip(_FAMILIES, given.excused, strict=True):
+        if not excused:
             spans += [m.span() for m in rx.finditer(text) if m.end() > m.start()]
     # a closing or note takes the blank before it (the rest of the line is the translation)
     spans = [(len(text[:s].rstrip()), e) for s, e in spans]
-    stripped = text.strip()
-    if (
-        "quote" not in excused
-        and len(stripped) >= 3
-        and stripped[0] in _QUOTES
-        and stripped[-1] == _QUOTES[stripped[0]]
-    ):
-        inner = stripped[1:-1]
-        if stripped[0] not in inner and _QUOTES[stripped[0]] not in inner:
-            start = text.index(stripped[0])
-            end = start + len(stripped)
-            spans += [(start, start + 1), (end - 1, end)]
+    spans += _quote_spans(text, given)
     merged: list[Span] = []
     for s, e in sorted(set(spans)):
         if merged and s <= merged[-1][1]:
@@ -384,31 +423,28 @@ def _chatter_spans(text: str, excused: Sequence[str] = ()) -> list[Span]:
 
 
 _CUE = re.compile(
-    r"hope (?:this|that|it)|let me know|feel free|if you (?:need|have)|note\s*[:：]|希望"
-    r"|如果您|如果你|如需|如有|注\s*[:：]|```"
+    r"hope (?:this|that|it)|let me know|feel free|if you (?:need|have)|note\s*[:：]"
+    r"|希望(?:这|以上|能|对)|如果您|如果你|如需|如有|注\s*[:：]|```"
 )
 """Literal cues of closings, notes and fences: one cheap pass over the lower-cased outputs."""
-_CLOSERS = frozenset(_QUOTES.values())
 
 
-def _chatter(
-    hyps: Sequence[str], refs: Sequence[str], sources: Sequence[str] | None
-) -> dict[int, tuple[Span, ...]]:
+def _chatter(hyps: Sequence[str], given: Callable[[int], _Given]) -> dict[int, tuple[Span, ...]]:
     """Segment → chatter spans. Candidates come from an anchored match of the preambles per
-    line and one pass of :data:`_CUE` over all lines; then each candidate's spans are found,
-    leaving out the families its source or reference excuses (:data:`_EXCUSES`)."""
+    line, quotes at both ends, and one pass of :data:`_CUE` over all lines; then each
+    candidate's spans are found, but for what its source and reference excuse (``given``)."""
     joined = "\n".join(h.replace("\n", " ") for h in hyps).lower()
     starts = np.cumsum([0] + [len(h) + 1 for h in hyps])
     cues = [m.start() for m in _CUE.finditer(joined)]
     cand = set((np.searchsorted(starts, cues, "right") - 1).tolist()) if cues else set()
     cand.update(
-        i for i, h in enumerate(hyps) if h[:1] in _QUOTES or h[-1:] in _CLOSERS or _OPEN_RE.match(h)
+        i
+        for i, h in enumerate(hyps)
+        if (h[:1] in _QUOTE_CHARS and h.rstrip()[-1:] in _QUOTE_CHARS) or _OPEN_RE.match(h)
     )
     out: dict[int, tuple[Span, ...]] = {}
     for i in sorted(cand):
-        given = [refs[i]] if sources is None else [refs[i], sources[i]]
-        excused = [f for f, rx in _EXCUSES.items() if any(rx.search(t) for t in given)]
-        spans = _chatter_spans(hyps[i], excused)
+        spans = _chatter_spans(hyps[i], given(i))
         if spans:
             out[i] = tuple(spans)
     return out
@@ -471,6 +507,11 @@ def diagnose_systems(
     nonblank = np.array([bool(b.strip()) for b in basis], dtype=bool)
     partial: dict[str, dict[str, np.ndarray]] = {}
     ratios, usable, lengths = [], [], []
+
+    @functools.cache
+    def given(i: int) -> _Given:
+        return _Given.of([refs[i]] if sources is None else [refs[i], sources[i]])
+
     chatter: dict[str, dict[int, tuple[Span, ...]]] = {}
     ref_copy: dict[int, float] = {}
     for name, hyps in systems.items():
@@ -492,7 +533,7 @@ def diagnose_systems(
         lengths.append(hyp_len)
         ratios.append(r)
         usable.append(u)
-        chatter[name] = _chatter(hyps, refs, sources)
+        chatter[name] = _chatter(hyps, given)
         partial[name] = {
             "empty": empty,
             "off_target": off & ~blank,
