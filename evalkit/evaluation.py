@@ -20,8 +20,9 @@ from .corpus import TestSet
 from .detect import ScriptShare, detect_script
 from .diagnostics import DiagnosticsConfig, diagnose_systems
 from .errors import ConfigError
-from .metrics import MetricSpec, make_metric, parse_metric_names
+from .metrics import MetricSpec, make_metric
 from .normalize import Normalizer, resolve_normalizer
+from .plugins import ExternalMetric, ExternalSpec, bind, split_metrics
 from .results import (
     Comparison,
     MetricScore,
@@ -175,11 +176,12 @@ class _Extraction:
 
     engine: str = "auto"
     jobs: int = 1
+    external: Mapping[str, ExternalMetric] | None = None  # out-of-process metrics by name
 
 
 def evaluate(
     testsets: TestSet | Sequence[TestSet],
-    metrics: str | Sequence[str] = DEFAULT_METRICS,
+    metrics: str | Sequence[str | ExternalMetric] = DEFAULT_METRICS,
     normalizer: str | Normalizer | None = "auto",
     *,
     punct: bool = False,
@@ -198,7 +200,8 @@ def evaluate(
     ``normalizer`` is ``"auto"`` (the reference's dominant script for a Chinese target),
     ``"none"``, an OpenCC config name, or a :class:`Normalizer`. Scores are reported both raw
     and normalized; normalization is applied to references and candidates alike. With a
-    ``cache``, statistics already extracted for identical inputs are reused.
+    ``cache``, statistics already extracted for identical inputs are reused. ``metrics`` may
+    hold :class:`evalkit.plugins.ExternalMetric` objects beside built-in names (COMET, judges).
 
     ``stats`` defaults to ``StatsOptions()``, the command line's settings: 1,000-resample 95%
     CIs and a paired bootstrap of every system against the baseline, seeded
@@ -207,7 +210,7 @@ def evaluate(
     ``diagnostics``: thresholds of the per-segment diagnostics (default: DiagnosticsConfig()).
     """
     sets = [testsets] if isinstance(testsets, TestSet) else list(testsets)
-    names = parse_metric_names(metrics)
+    names, external = split_metrics(metrics)
     results = [
         _evaluate_one(
             ts,
@@ -219,7 +222,7 @@ def evaluate(
             progress,
             cache,
             stats or StatsOptions(),
-            _Extraction(engine, jobs),
+            _Extraction(engine, jobs, external),
             diagnostics or DiagnosticsConfig(),
         )
         for ts in sets
@@ -248,7 +251,12 @@ def _evaluate_one(
         reference_script=ref_script.verdict if ref_script else None,
         punct=punct,
     )
-    specs = [make_metric(m, ts.lang, tokenize=tokenize, ter_plain=ter_plain) for m in metric_names]
+    specs = [
+        bind(extraction.external[m], ts)
+        if extraction.external and m in extraction.external
+        else make_metric(m, ts.lang, tokenize=tokenize, ter_plain=ter_plain)
+        for m in metric_names
+    ]
     norm_refs = [norm.apply(stream) for stream in ts.refs]
     ref_changed = tuple(any(flags) for flags in zip(*(r.changed for r in norm_refs), strict=True))
     ref_converted = sum(any(f) for f in zip(*(r.converted for r in norm_refs), strict=True))
@@ -408,7 +416,7 @@ def _extract(
                 [texts[i] for i in indices], refs, engine=extraction.engine, jobs=extraction.jobs
             )
 
-        if cache is None:
+        if cache is None or isinstance(spec, ExternalSpec):  # those cache segment scores
             arrays = compute(list(range(len(names))))
         else:
             keys = stats_keys(spec.signature(len(refs)), norm.describe(), refs, texts)

@@ -88,20 +88,27 @@ def _did_you_mean(word: str, choices: Sequence[str]) -> str:
     return f"{hint} Valid: {', '.join(choices)}."
 
 
-def parse_metric_names(names: str | Sequence[str]) -> tuple[str, ...]:
-    """Split ``"bleu,chrf"`` (or a list) into known, de-duplicated metric names."""
+def parse_metric_names(names: str | Sequence[str], *, extra: Sequence[str] = ()) -> tuple[str, ...]:
+    """Split ``"bleu,chrf"`` (or a list) into known, de-duplicated metric names; ``extra`` are
+    declared external metrics (evalkit.plugins), known too."""
     items = names.split(",") if isinstance(names, str) else list(names)
+    known = (*METRIC_NAMES, *extra)
     out: list[str] = []
     for raw in items:
+        if not isinstance(raw, str):  # an evalkit.plugins metric where only names can go
+            raise ConfigError(
+                f"metric {getattr(raw, 'name', raw)!r} runs out of process and needs the "
+                "segments in memory; it cannot be streamed"
+            )
         name = raw.strip().lower()
         if not name:
             continue
-        if name not in METRIC_NAMES:
-            raise ConfigError(f"unknown metric {raw.strip()!r}.{_did_you_mean(name, METRIC_NAMES)}")
+        if name not in known:
+            raise ConfigError(f"unknown metric {raw.strip()!r}.{_did_you_mean(name, known)}")
         if name not in out:
             out.append(name)
     if not out:
-        raise ConfigError("no metric given; choose from " + ", ".join(METRIC_NAMES))
+        raise ConfigError("no metric given; choose from " + ", ".join(known))
     return tuple(out)
 
 

@@ -131,7 +131,8 @@ def _testset(c: _Checker, ts: Any, where: str) -> None:
         c.fail(f"{where}.segments", f"{n} is negative")
     metrics = c.get(ts, "metrics", where, list)
     for j, m in enumerate(metrics):
-        if c.typed(m, f"{where}.metrics[{j}]", str) not in HIGHER_IS_BETTER:
+        name = c.typed(m, f"{where}.metrics[{j}]", str)
+        if name not in HIGHER_IS_BETTER and not _external(ts, name):
             c.fail(f"{where}.metrics[{j}]", f"unknown metric {m!r}")
     c.get(ts, "normalization", where, dict)
     c.optional(ts, "diagnostics_config", where, lambda v, w: c.typed(v, w, dict))
@@ -157,6 +158,17 @@ def _testset(c: _Checker, ts: Any, where: str) -> None:
         c.fail(where, "missing key 'segment_data'")
     if ts["segment_data"] is not None:
         _segment_data(c, ts["segment_data"], f"{where}.segment_data", n, names, metrics)
+
+
+def _external(ts: dict[str, Any], metric: str) -> bool:
+    """Whether ``metric`` is an external one (evalkit.plugins): its scores' signatures say
+    ``kind:`` and ``higher:`` (the direction every reader of the results needs)."""
+    systems = ts.get("systems")
+    first = systems[0] if isinstance(systems, list) and systems else None
+    scores = first.get("scores") if isinstance(first, dict) else None
+    score = scores.get(metric) if isinstance(scores, dict) else None
+    sig = score.get("signature") if isinstance(score, dict) else None
+    return isinstance(sig, str) and sig.startswith("kind:") and "|higher:" in sig
 
 
 def _system(c: _Checker, sr: Any, where: str, metrics: list[str], n: int) -> str:

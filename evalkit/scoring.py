@@ -54,21 +54,26 @@ _MY_LOG_ZERO = -9999999999.0  # sacrebleu.utils.my_log(0.0)
 _CHRF_EPS = 1e-16  # sacrebleu CHRF._compute_f_score
 _NEUMAIER_SUM = sys.version_info >= (3, 12)
 _CHRF_NAME = re.compile(r"chrf\d*(\+\+)?")
+_HIGHER = re.compile(r"(?:^|\|)higher:(yes|no)(?:\||$)")
 
 # A value tagged with whether sacrebleu would hold it as a NumPy float32 (True) or as a Python
 # float / float64 (False); values are stored in float64, which represents every float32 exactly.
 _Tagged = tuple[np.ndarray, np.ndarray]
 
 
-def higher_is_better(metric: str) -> bool:
+def higher_is_better(metric: str, signature: str | None = None) -> bool:
     """Whether a larger score is better, so callers never hard-code TER's reversed direction.
 
     Accepts evalkit names (``bleu``, ``chrf``, ``chrf++``, ``ter``) and sacrebleu score names
-    (``BLEU``, ``chrF2``, ``chrF2++``, ``TER``), case-insensitively.
+    (``BLEU``, ``chrF2``, ``chrF2++``, ``TER``), case-insensitively. An external metric
+    (evalkit.plugins) states its direction in its ``signature`` (``|higher:yes`` / ``no``).
     """
     key = metric.strip().lower()
     if _CHRF_NAME.fullmatch(key):
         key = "chrf++" if key.endswith("++") else "chrf"
+    stated = _HIGHER.search(signature or "") if key not in HIGHER_IS_BETTER else None
+    if stated:
+        return stated.group(1) == "yes"
     if key not in HIGHER_IS_BETTER:
         raise ConfigError(f"unknown metric {metric!r}; known: {', '.join(HIGHER_IS_BETTER)}")
     return HIGHER_IS_BETTER[key]

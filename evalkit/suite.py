@@ -24,6 +24,7 @@ from .errors import ConfigError, EvalkitError
 from .evaluation import DEFAULT_BOOTSTRAP, DEFAULT_CONFIDENCE, DEFAULT_PAIRED
 from .formats import LocalTestset, local_testset, parse_spec
 from .metrics import parse_metric_names
+from .plugins import ExternalMetric, parse_metric_table
 from .stats import DEFAULT_SEED
 from .translators import TranslatorConfig, parse_translator
 
@@ -64,7 +65,7 @@ _SUITE_KEYS = {
     "max_segment_chars",
 }
 _TESTSET_KEYS = {"name", "lang", "source", "refs", "systems", "baseline", "testset"}
-_TOP_KEYS = {"suite", "testsets", "gate", "engine", "diagnostics"}
+_TOP_KEYS = {"suite", "testsets", "gate", "engine", "metrics", "diagnostics"}
 _ENGINE_KEYS = {"kind", "scheduler", "timeout", "jobs", "stream", "chunk_size", "extraction"}
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+\-]*$")
 
@@ -155,6 +156,7 @@ class SuiteConfig:
     output: Path | None = None
     gate: Mapping[str, Any] = field(default_factory=dict)
     engine: EngineConfig = field(default_factory=EngineConfig)
+    plugins: Mapping[str, ExternalMetric] = field(default_factory=dict)  # [metrics.NAME]
     diagnostics: DiagnosticsConfig = field(default_factory=DiagnosticsConfig)
 
     @property
@@ -166,7 +168,7 @@ class SuiteConfig:
         """The suite's settings that decide the numbers, as keyword arguments of both
         :func:`evalkit.evaluate` and :func:`evalkit.streaming.score_files`."""
         return {
-            "metrics": self.metrics,
+            "metrics": tuple(self.plugins.get(m, m) for m in self.metrics),
             "normalizer": self.normalize,
             "punct": self.punct,
             "tokenize": self.tokenize,
@@ -273,12 +275,15 @@ def _build(data: Mapping[str, Any], path: Path) -> SuiteConfig:
             raise ConfigError(f"duplicate test set name {ts.name!r}", path)
         seen.add(ts.name)
 
-    kwargs: dict[str, Any] = {}
+    plugins = _plugins(data.get("metrics", {}), path, output or Path("reports") / name)
+    kwargs: dict[str, Any] = {"plugins": plugins} if plugins else {}
     try:
         if "metrics" in suite:
             kwargs["metrics"] = parse_metric_names(
-                _typed(suite["metrics"], (list, str), "metrics", path)
+                _typed(suite["metrics"], (list, str), "metrics", path), extra=tuple(plugins)
             )
+        elif plugins:  # declared metrics are scored beside the default ones
+            kwargs["metrics"] = (*SuiteConfig.metrics, *plugins)
         _validate_settings(suite)
     except ConfigError as exc:
         if exc.path is not None:
@@ -321,6 +326,16 @@ def _header_line(path: Path, table: str) -> int | None:
     except (OSError, UnicodeDecodeError):
         return None
     return next((i for i, ln in enumerate(lines, 1) if ln.strip() == f"[{table}]"), None)
+
+
+def _plugins(table: Any, path: Path, output: Path) -> dict[str, ExternalMetric]:
+    """``[metrics.NAME]`` tables → external metrics, their segment scores cached beside the
+    suite's outputs (``<output>/metric-scores``)."""
+    _typed(table, dict, "[metrics]", path)
+    return {
+        name: parse_metric_table(name, spec, suite_path=path, cache_dir=output / "metric-scores")
+        for name, spec in table.items()
+    }
 
 
 def _engine(table: Mapping[str, Any], path: Path) -> EngineConfig:

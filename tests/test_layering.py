@@ -30,6 +30,7 @@ RANKS: dict[str, int] = {
     "metrics": 4,
     "fastextract": 4,  # an extraction engine behind metrics (EXTRACT)
     "fastter": 4,  # the exact vectorised TER engine behind metrics (EXTRACT)
+    "plugins": 4,  # out-of-process segment metrics (COMET, LLM judge) shaped like metrics' specs
     "scoring": 4,  # pure closed forms (imports only errors); metrics binds them as score_fn
     "stats": 5,
     "cache": 5,  # persists extracted statistics; used by evaluate

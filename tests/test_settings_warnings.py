@@ -99,6 +99,36 @@ def test_bootstrap_0_with_a_paired_bootstrap_says_it_still_resamples(
     assert stats["bootstrap"] == 0 and stats["paired_resamples"] == 1000
 
 
+@pytest.mark.parametrize(
+    ("flags", "table_note", "markdown_note"),
+    [
+        (
+            ["--paired", "bs", "--bootstrap", "0"],
+            "paired bootstrap: 1,000 resamples (CIs off)",
+            "paired bootstrap: 1,000 resamples (CIs off).",
+        ),
+        (
+            ["--paired", "ar", "--bootstrap", "200"],
+            "paired approximate randomization: 10,000 trials",
+            "± half-width of the 95% bootstrap CI (200 resamples).",
+        ),
+        ([], "± half-width of the 95% bootstrap CI (1,000 resamples)", "1,000 resamples."),
+    ],
+)
+def test_the_tables_say_how_many_resamples_the_ci_and_the_paired_test_drew(
+    run_evalkit: Run, fixtures_dir: Path, flags: list[str], table_note: str, markdown_note: str
+) -> None:
+    args = [
+        "score", "--ref", fixtures_dir / "article.zh", "--metrics", "bleu", *flags,
+        fixtures_dir / "en-zh/strong.zh", fixtures_dir / "en-zh/weak.zh",
+    ]  # fmt: skip
+    table = run_evalkit(*args, "--format", "table")
+    markdown = run_evalkit(*args, "--format", "markdown")
+    assert table.returncode == markdown.returncode == 0, table.stderr
+    assert table_note in table.stdout.splitlines()
+    assert markdown_note in markdown.stdout
+
+
 def test_default_settings_print_no_warning(run_evalkit: Run, fixtures_dir: Path) -> None:
     proc = run_evalkit(
         "score", "--ref", fixtures_dir / "article.zh", "--metrics", "bleu", "--lang", "zh",

@@ -75,7 +75,16 @@ _NOT_IN_DOCUMENT = frozenset(
     "--metrics",
     default="bleu,chrf,chrf++,ter",
     show_default=True,
-    help="Comma-separated metrics: bleu, chrf, chrf++, ter.",
+    help="Comma-separated metrics: bleu, chrf, chrf++, ter, and any --metric-command NAME.",
+)
+@click.option(
+    "--metric-command",
+    "metric_commands",
+    multiple=True,
+    metavar="NAME[:FORMAT]=COMMAND",
+    help="Declare an out-of-process segment metric (e.g. COMET in its own virtualenv) with "
+    "placeholders {src} {hyp} {ref} {out}; FORMAT: lines (default), jsonl, comet, comet-json. "
+    "Scored in addition to --metrics unless --metrics names it. Repeatable.",
 )
 @click.option(
     "--normalize",
@@ -171,6 +180,7 @@ def score(
     source: str | None,
     lang: str | None,
     metrics: str,
+    metric_commands: tuple[str, ...],
     normalize: str,
     punct: bool,
     tokenize: str | None,
@@ -230,9 +240,13 @@ def score(
         from ..cache import StatsCache
         from ..corpus import load_testset
         from ..evaluation import StatsOptions, evaluate
-        from ..metrics import parse_metric_names
+        from ..plugins import declared_metrics
 
-        names = parse_metric_names(metrics)
+        names = declared_metrics(metrics, metric_commands, cache_dir)
+        if streaming and any(not isinstance(m, str) for m in names):
+            raise EvalkitError(
+                "--metric-command metrics need the segments in memory; add --no-stream"
+            )
         default = StatsOptions()  # the API's defaults are the command line's
         opts = _stats_options(
             default.bootstrap if bootstrap is None else bootstrap,

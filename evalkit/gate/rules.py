@@ -254,7 +254,7 @@ def _rule(
         raise fail(f"metric must be a string, got {metric!r}")
     if metric != "*":
         try:
-            (metric,) = parse_metric_names(metric)
+            (metric,) = parse_metric_names(metric, extra=tuple(suite.plugins))
         except ConfigError as exc:
             raise fail(exc.message) from exc
         if metric not in suite.metrics:
@@ -271,7 +271,8 @@ def _rule(
         raise fail(
             f"max_drop must be >= 0 (a drop is counted in the bad direction), got {max_drop}"
         )
-    problem = limit_problem(metric, minimum, maximum)
+    plugin = suite.plugins.get(metric)
+    problem = limit_problem(metric, minimum, maximum, plugin.higher_is_better if plugin else None)
     if problem:
         raise fail(problem)
     significance: float | None = DEFAULT_SIGNIFICANCE
@@ -304,7 +305,9 @@ def _diagnostic_rule(
     return GateRule(name, testset, line=line, diagnostic=kind, max_rate=rate)
 
 
-def limit_problem(metric: str, minimum: float | None, maximum: float | None) -> str | None:
+def limit_problem(
+    metric: str, minimum: float | None, maximum: float | None, higher: bool | None = None
+) -> str | None:
     """Why an absolute limit does not fit the metric's direction, else None.
 
     A floor (``min``) only makes sense where higher is better and a ceiling (``max``) where
@@ -321,7 +324,11 @@ def limit_problem(metric: str, minimum: float | None, maximum: float | None) -> 
             "min is a floor for bleu, chrf, chrf++; max a ceiling for ter)"
         )
     value = minimum if minimum is not None else maximum
-    if higher_is_better(metric):
+    try:
+        up = higher_is_better(metric) if higher is None else higher  # given: an external metric
+    except ConfigError:  # an external metric, checked with its direction when parsed
+        return None
+    if up:
         if maximum is not None:
             return (
                 f"{metric} is higher-is-better: write its limit as a floor, min = {value:g} "

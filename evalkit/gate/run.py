@@ -17,8 +17,8 @@ from ..cache import StatsCache
 from ..corpus import TestSet
 from ..errors import ConfigError, MismatchError
 from ..evaluation import StatsOptions, samples_needed, smallest_p_value, versions
-from ..metrics import MetricSpec
 from ..results import TestSetResult
+from ..scoring import higher_is_better
 from ..suite import SuiteConfig
 from .baseline import Baseline, baseline_testset, verify_scores, verify_testset
 from .report import GateReport
@@ -176,7 +176,7 @@ def _measurements(
                     testset=result.name,
                     system=sr.name,
                     metric=metric,
-                    higher_is_better=MetricSpec(metric).higher_is_better,
+                    higher_is_better=higher_is_better(metric, base.scores[metric].signature),
                     baseline=base.scores[metric].score,
                     candidate=sr.scores[metric].score,
                     p_value=None if cmp_ is None or identical else cmp_.p_value,

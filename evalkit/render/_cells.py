@@ -17,6 +17,7 @@ __all__ = [
     "fmt_number",
     "fmt_score",
     "fmt_signed",
+    "uncertainty_notes",
     "has_raw_difference",
     "is_significant",
     "mark",
@@ -108,3 +109,21 @@ def matrix_cells(mat: Mapping[str, Mapping[str, Comparison]]) -> list[Comparison
 def tests_of(comparisons: Iterable[Comparison]) -> str:
     """The paired tests that produced these comparisons, e.g. ``paired-bs`` (``""``: none)."""
     return ", ".join(sorted({c.test for c in comparisons if c.test}))
+
+
+def uncertainty_notes(stats: Mapping[str, object]) -> list[str]:
+    """How the ± and the stars were computed, from a test set's ``stats`` record: the CI level
+    and resamples, and the paired test with its own resample or trial count (which differs from
+    the CI's when ``--bootstrap 0`` turned CIs off: the paired bootstrap still draws 1,000)."""
+    out = []
+    bootstrap = stats.get("bootstrap") or 0
+    if bootstrap:
+        level = f"{float(stats.get('confidence') or 0.95):.0%}"
+        out.append(f"± half-width of the {level} bootstrap CI ({bootstrap:,} resamples)")
+    paired = stats.get("paired")
+    if paired == "bs":
+        n = stats.get("paired_resamples") or bootstrap
+        out.append(f"paired bootstrap: {n:,} resamples" + ("" if bootstrap else " (CIs off)"))
+    elif paired == "ar":
+        out.append(f"paired approximate randomization: {stats.get('ar_trials'):,} trials")
+    return out

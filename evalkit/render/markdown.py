@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from ..results import Comparison, Results, TestSetResult
-from ._cells import ALPHA, IDENTICAL, LABELS, fmt_delta, fmt_score, matrix_cells, tests_of
+from ._cells import (
+    ALPHA,
+    IDENTICAL,
+    LABELS,
+    fmt_delta,
+    fmt_score,
+    matrix_cells,
+    tests_of,
+    uncertainty_notes,
+)
 
 __all__ = ["escape_md", "render_markdown"]
 
@@ -24,7 +33,7 @@ def render_markdown(results: Results) -> str:
         lines.append("")
         header = ["system"]
         for m in ts.metrics:
-            header += [LABELS[m], f"Δ {LABELS[m]}"]
+            header += [LABELS.get(m, m), f"Δ {LABELS.get(m, m)}"]
         header.append("normalized segments")
         lines.append("| " + " | ".join(header) + " |")
         lines.append("|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|")
@@ -42,7 +51,7 @@ def render_markdown(results: Results) -> str:
             if ts.pairwise.get(m):
                 lines += _pairwise(ts, m)
         for m in ts.metrics:
-            lines.append(f"- {LABELS[m]}: `{ts.systems[0].scores[m].signature}`")
+            lines.append(f"- {LABELS.get(m, m)}: `{ts.systems[0].scores[m].signature}`")
         lines.append("")
     return "\n".join(lines)
 
@@ -55,7 +64,7 @@ def _legend(ts: TestSetResult) -> list[str]:
     """What a star and ``identical`` mean, when the tables hold one."""
     compared = [c for s in ts.systems for c in s.vs_baseline.values()]
     compared += [c for mat in ts.pairwise.values() for c in matrix_cells(mat)]
-    out = []
+    out = [note + "." for note in uncertainty_notes(ts.stats)]
     if any(c.p_value is not None for c in compared):
         tests = tests_of(compared)
         out.append(f"\\* paired test p < {ALPHA:g}" + (f" ({tests})" if tests else "") + ".")
@@ -68,7 +77,7 @@ def _pairwise(ts: TestSetResult, metric: str) -> list[str]:
     """``pairwise[metric][row][col]``: each cell is row − column, as in every other output."""
     mat = ts.pairwise[metric]
     names = [s.name for s in ts.systems]
-    lines = [f"**Pairwise {LABELS[metric]}** (row − column)", ""]
+    lines = [f"**Pairwise {LABELS.get(metric, metric)}** (row − column)", ""]
     lines.append("| row − column | " + " | ".join(escape_md(n) for n in names) + " |")
     lines.append("|---|" + "---:|" * len(names))
     for row in names:

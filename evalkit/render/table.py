@@ -11,7 +11,9 @@ from rich.table import Table
 from rich.text import Text
 
 from ..diagnostics import summary_line
+from ..errors import EvalkitError
 from ..results import Comparison, Results, TestSetResult
+from ..scoring import higher_is_better
 from ._cells import (
     ALPHA,
     IDENTICAL,
@@ -23,6 +25,7 @@ from ._cells import (
     is_significant,
     matrix_cells,
     tests_of,
+    uncertainty_notes,
 )
 
 __all__ = ["render_table"]
@@ -34,8 +37,8 @@ def _leaderboard(ts: TestSetResult) -> Table:
     table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
     table.add_column("system", no_wrap=True)  # "name (baseline)" stays on one line
     for m in ts.metrics:
-        arrow = "↓" if m == "ter" else "↑"
-        table.add_column(f"{LABELS[m]} {arrow}", justify="right")
+        arrow = "↑" if _higher(ts, m) else "↓"
+        table.add_column(f"{LABELS.get(m, m)} {arrow}", justify="right")
         table.add_column("Δ", justify="right")
     for s in ts.systems:
         name = f"{s.name} (baseline)" if s.name == ts.baseline else s.name
@@ -43,16 +46,25 @@ def _leaderboard(ts: TestSetResult) -> Table:
         for m in ts.metrics:
             cells.append(fmt_score(s.scores[m]))
             cmp_ = s.vs_baseline.get(m)
-            cells.append(_delta_text(cmp_, m) if cmp_ else "")
+            cells.append(_delta_text(cmp_, _higher(ts, m)) if cmp_ else "")
         table.add_row(*cells)
     return table
 
 
-def _delta_text(cmp_: Comparison, metric: str) -> Text:
+def _higher(ts: TestSetResult, metric: str) -> bool:
+    """The metric's direction: TER's is down, an external metric states its own."""
+    sig = ts.systems[0].scores[metric].signature if ts.systems else None
+    try:
+        return higher_is_better(metric, sig)
+    except EvalkitError:  # a metric this evalkit does not know (results from a newer one)
+        return True
+
+
+def _delta_text(cmp_: Comparison, higher: bool) -> Text:
     """A delta coloured by its verdict: green significantly better, red significantly worse."""
     style = ""
     if is_significant(cmp_):
-        better = (cmp_.delta > 0) == (metric != "ter")
+        better = (cmp_.delta > 0) == higher
         style = "green" if better else "red"
     return Text(fmt_delta(cmp_), style=style)
 
@@ -64,7 +76,7 @@ def _pairwise(ts: TestSetResult, metric: str) -> Table:
     names = [s.name for s in ts.systems]
     tests = tests_of(matrix_cells(mat))
     table = Table(
-        title=f"{ts.name}: pairwise {LABELS[metric]}, row − column"
+        title=f"{ts.name}: pairwise {LABELS.get(metric, metric)}, row − column"
         + (f" ({tests})" if tests else ""),
         box=box.SIMPLE_HEAD,
         title_justify="left",
@@ -76,7 +88,7 @@ def _pairwise(ts: TestSetResult, metric: str) -> Table:
         cells: list[Text | str] = [f"{i + 1} {row}"]
         for col in names:
             cmp_ = mat.get(row, {}).get(col)
-            cells.append("—" if cmp_ is None else _delta_text(cmp_, metric))
+            cells.append("—" if cmp_ is None else _delta_text(cmp_, _higher(ts, metric)))
         table.add_row(*cells)
     return table
 
@@ -91,7 +103,7 @@ def _impact(ts: TestSetResult) -> Table:
     table.add_column("script")
     table.add_column("changed", justify="right")
     for m in ts.metrics:
-        table.add_column(LABELS[m], justify="right")
+        table.add_column(LABELS.get(m, m), justify="right")
     for s in ts.systems:
         script = (s.script or {}).get("verdict", "—")
         row = [s.name, script, f"{s.changed_segments}/{ts.segments}"]
@@ -129,6 +141,8 @@ def render_table(results: Results, *, color: bool = False, width: int | None = N
         c for ts in results.testsets for m in ts.pairwise.values() for c in matrix_cells(m)
     ]
     notes = []
+    for ts in results.testsets:
+        notes += [n for n in uncertainty_notes(ts.stats) if n not in notes]
     if any(c.p_value is not None for c in compared + in_matrix):
         against = " (pairwise: row vs column)" if in_matrix else ""
         notes.append(f"* paired test p < {ALPHA:g} vs the baseline{against}")
@@ -141,7 +155,7 @@ def render_table(results: Results, *, color: bool = False, width: int | None = N
             if flagged:  # one line per system: which failure modes cost it points, and how often
                 notes.append(f"! {ts.name}/{s.name}: {flagged}")
     for ts in results.testsets:
-        sigs = {LABELS[m]: ts.systems[0].scores[m].signature for m in ts.metrics}
+        sigs = {LABELS.get(m, m): ts.systems[0].scores[m].signature for m in ts.metrics}
         for label, sig in sigs.items():
             line = f"{ts.name} {label}: {sig}"
             if line not in notes:

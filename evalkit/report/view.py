@@ -411,9 +411,9 @@ def _signature_rows(testsets: Sequence[TestSetView]) -> tuple[SignatureRow, ...]
     return tuple(SignatureRow(k[0], k[1], ", ".join(v)) for k, v in seen.items())
 
 
-def _higher_is_better(metric: str) -> bool:
+def _higher_is_better(metric: str, signature: str | None = None) -> bool:
     try:
-        return higher_is_better(metric)
+        return higher_is_better(metric, signature)
     except EvalkitError:  # a metric this evalkit does not know (results from a newer one)
         return True
 
@@ -472,7 +472,7 @@ def _metric_heads(ts: TestSetResult) -> tuple[MetricHead, ...]:
     heads = []
     for m in ts.metrics:
         sig = next((s.scores[m].signature for s in ts.systems if m in s.scores), "")
-        heads.append(MetricHead(m, LABELS.get(m, m), _higher_is_better(m), sig))
+        heads.append(MetricHead(m, LABELS.get(m, m), _higher_is_better(m, sig), sig))
     return tuple(heads)
 
 

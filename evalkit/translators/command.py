@@ -12,13 +12,14 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from ..errors import EvalkitError, InputError
 from .config import TranslatorConfig
 from .work import Unit, UnitResult, segment_ranges
 
-__all__ = ["CommandBackend", "check_segments"]
+__all__ = ["CommandBackend", "ProcessError", "check_segments", "last_line", "run_process"]
 
 _POLL_S = 0.1  # how often a waiting batch checks whether the run was interrupted
 
@@ -48,7 +49,7 @@ class CommandBackend:
         out, err, status = self._run(unit, data)
         latency = time.perf_counter() - start
         if status != 0:
-            detail = _last_line(err)
+            detail = last_line(err)
             raise self._error(
                 unit, f"exited with status {status}" + (f": {detail}" if detail else "")
             )
@@ -69,34 +70,9 @@ class CommandBackend:
     def _run(self, unit: Unit, data: bytes) -> tuple[bytes, bytes, int]:
         cfg = self.config
         try:
-            proc = subprocess.Popen(
-                cfg.argv,
-                cwd=cfg.cwd,
-                env=self.env,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                # its own process group, so a timeout also stops children holding stdout open
-                start_new_session=True,
-            )
-        except OSError as exc:
-            raise self._error(unit, f"cannot be started: {exc.strerror or exc}") from exc
-        deadline = None if cfg.timeout is None else time.monotonic() + cfg.timeout
-        pending_input: bytes | None = data
-        while True:
-            try:
-                out, err = proc.communicate(pending_input, timeout=_POLL_S)
-                return out, err, proc.returncode
-            except subprocess.TimeoutExpired:
-                pending_input = None  # already handed over; retrying must not resend it
-                expired = deadline is not None and time.monotonic() > deadline
-                if not (expired or self.stop.is_set()):
-                    continue
-                _kill_group(proc)
-                proc.communicate()
-                if expired:
-                    raise self._error(unit, f"did not finish within {cfg.timeout:g} s") from None
-                raise self._error(unit, "was stopped because the run was interrupted") from None
+            return run_process(cfg.argv, cfg.cwd, self.env, data, cfg.timeout, self.stop)
+        except ProcessError as exc:
+            raise self._error(unit, str(exc)) from None
 
     def _error(self, unit: Unit, problem: str) -> EvalkitError:
         cfg = self.config
@@ -105,6 +81,53 @@ class CommandBackend:
             f"segments {segment_ranges(unit.segments)})",
             cfg.suite_path,
         )
+
+
+class ProcessError(Exception):
+    """A command could not be started, timed out or was stopped; ``str()`` says which."""
+
+
+def run_process(
+    argv: Sequence[str],
+    cwd: Path,
+    env: Mapping[str, str],
+    data: bytes,
+    timeout: float | None,
+    stop: threading.Event,
+) -> tuple[bytes, bytes, int]:
+    """Run ``argv`` in its own process group with ``data`` on stdin: ``(stdout, stderr,
+    status)``. On timeout or ``stop`` the whole group is killed (a grandchild holding stdout
+    open would otherwise keep us waiting) and :class:`ProcessError` says why. Shared by
+    translator commands and metric commands (evalkit.plugins)."""
+    try:
+        proc = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            # its own process group, so a timeout also stops children holding stdout open
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise ProcessError(f"cannot be started: {exc.strerror or exc}") from exc
+    deadline = None if timeout is None else time.monotonic() + timeout
+    pending_input: bytes | None = data
+    while True:
+        try:
+            out, err = proc.communicate(pending_input, timeout=_POLL_S)
+            return out, err, proc.returncode
+        except subprocess.TimeoutExpired:
+            pending_input = None  # already handed over; retrying must not resend it
+            expired = deadline is not None and time.monotonic() > deadline
+            if not (expired or stop.is_set()):
+                continue
+            _kill_group(proc)
+            proc.communicate()
+            if expired:
+                raise ProcessError(f"did not finish within {timeout:g} s") from None
+            raise ProcessError("was stopped because the run was interrupted") from None
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
@@ -116,7 +139,7 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
         proc.kill()
 
 
-def _last_line(err: bytes) -> str:
+def last_line(err: bytes) -> str:
     """The last non-empty stderr line (usually the exception message), shortened."""
     lines = [ln.strip() for ln in err.decode("utf-8", "replace").splitlines() if ln.strip()]
     if not lines:

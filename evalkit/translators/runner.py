@@ -26,7 +26,7 @@ from .config import TranslatorConfig
 from .timing import TranslationStats, summarize
 from .work import Unit, UnitResult
 
-__all__ = ["TranslationRun", "one_line", "translate"]
+__all__ = ["TranslationRun", "one_line", "schedule", "translate"]
 
 ProgressCallback = Callable[[int, int], None]
 _BREAKS = re.compile(r"\s*[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]+\s*")
@@ -120,7 +120,7 @@ def translate(
     if pending:
         stop = threading.Event()
         with _backend(config, jobs, stop, source_lang, target_lang) as work:
-            _schedule(units(), work, jobs, stop, finished)
+            schedule(units(), work, jobs, stop, finished)
 
     translated = sum(multiplicity[k] for k in pending)
     pt = [p for p, _ in usage if p is not None]
@@ -149,7 +149,7 @@ def _backend(
     )
 
 
-def _schedule(
+def schedule(
     units: Iterator[Unit],
     work: Callable[[Unit], UnitResult],
     jobs: int,
