@@ -28,6 +28,9 @@ _HAN_RANGES = (
     (0x30000, 0x323AF),
 )
 
+HAN_RANGES = _HAN_RANGES
+"""Code-point ranges of Han characters (inclusive), for vectorised counting elsewhere."""
+
 #: Share of script-specific characters one script must hold for a clear verdict.
 DOMINANCE = 0.9
 

@@ -18,6 +18,7 @@ import numpy as np
 from .cache import StatsCache, stats_keys
 from .corpus import TestSet
 from .detect import ScriptShare, detect_script
+from .diagnostics import DiagnosticsConfig, diagnose_systems
 from .errors import ConfigError
 from .metrics import MetricSpec, make_metric
 from .normalize import Normalizer, resolve_normalizer
@@ -192,6 +193,7 @@ def evaluate(
     engine: str = "auto",
     jobs: int = 1,
     meta: dict[str, object] | None = None,
+    diagnostics: DiagnosticsConfig | None = None,
 ) -> Results:
     """Score every system of every test set; return one :class:`Results`.
 
@@ -204,6 +206,8 @@ def evaluate(
     ``stats`` defaults to ``StatsOptions()``, the command line's settings: 1,000-resample 95%
     CIs and a paired bootstrap of every system against the baseline, seeded
     (``StatsOptions(0, "none")`` computes neither).
+
+    ``diagnostics``: thresholds of the per-segment diagnostics (default: DiagnosticsConfig()).
     """
     sets = [testsets] if isinstance(testsets, TestSet) else list(testsets)
     names, external = split_metrics(metrics)
@@ -219,6 +223,7 @@ def evaluate(
             cache,
             stats or StatsOptions(),
             _Extraction(engine, jobs, external),
+            diagnostics or DiagnosticsConfig(),
         )
         for ts in sets
     ]
@@ -237,6 +242,7 @@ def _evaluate_one(
     cache: StatsCache | None,
     stats_opts: StatsOptions,
     extraction: _Extraction,
+    diagnostics: DiagnosticsConfig,
 ) -> TestSetResult:
     ref_script = detect_script(ts.refs[0]) if ts.lang == "zh" else None
     norm = resolve_normalizer(
@@ -298,6 +304,8 @@ def _evaluate_one(
     if stats_opts.active and progress:
         progress(f"{ts.name}: resampling")
     systems, pairwise = _with_statistics(systems, norm_by_system, specs, baseline, stats_opts)
+    findings = diagnose_systems(ts.sources, ts.refs[0], ts.systems, ts.lang, diagnostics)
+    systems = [replace(s, diagnostics=findings[s.name].to_dict()) for s in systems]
     return TestSetResult(
         name=ts.name,
         lang=ts.lang,
@@ -324,6 +332,7 @@ def _evaluate_one(
         reference_script=ref_script.as_dict() if ref_script else None,
         pairwise=pairwise,
         stats=stats_opts.as_dict() if stats_opts.active else {},
+        diagnostics_config=diagnostics.as_dict(),
     )
 
 

@@ -24,6 +24,9 @@ Schema versions:
         ``pairwise[m][anchor][other]`` held other − anchor (the transpose of today's matrix).
     2 — ``pairwise[m][row][col]`` = row − col; ``Comparison.identical``. Version 1 files are
         still read: their matrix is transposed on reading, so it means what version 2 means.
+    3 — each system's ``diagnostics`` (kind → count, rate, 0-based segments; chatter spans) and
+        each test set's ``diagnostics_config`` (the thresholds, or ``{"computed": false, …}``
+        when streamed). Version 1 and 2 files are read with both as None: not computed.
 """
 
 from __future__ import annotations
@@ -51,8 +54,8 @@ __all__ = [
     "TestSetResult",
 ]
 
-SCHEMA_VERSION = 2
-READABLE_SCHEMAS = (1, 2)
+SCHEMA_VERSION = 3
+READABLE_SCHEMAS = (1, 2, 3)
 """Schema versions :meth:`Results.from_json` reads (older ones converted to the current one)."""
 
 
@@ -130,6 +133,8 @@ class SystemResult:
     script: Mapping[str, Any] | None = None
     warnings: tuple[str, ...] = ()
     translation: Mapping[str, Any] | None = None
+    diagnostics: Mapping[str, Mapping[str, Any]] | None = None
+    """kind → {"count", "rate", "segments"} (evalkit.diagnostics); None: not computed."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -141,6 +146,7 @@ class SystemResult:
             "script": None if self.script is None else dict(self.script),
             "warnings": list(self.warnings),
             "translation": None if self.translation is None else dict(self.translation),
+            "diagnostics": None if self.diagnostics is None else dict(self.diagnostics),
         }
 
     @classmethod
@@ -154,6 +160,7 @@ class SystemResult:
             script=d.get("script"),
             warnings=tuple(d.get("warnings", ())),
             translation=d.get("translation"),
+            diagnostics=d.get("diagnostics"),
         )
 
 
@@ -226,6 +233,9 @@ class TestSetResult:
     pairwise: Pairwise = field(default_factory=dict)
     """``pairwise[metric][row][col]``: row − col, tested with col as the baseline (see above)."""
     stats: Mapping[str, Any] = field(default_factory=dict)
+    diagnostics_config: Mapping[str, Any] | None = None
+    """The diagnostics' thresholds; ``{"computed": false, "reason": …}`` when they were not
+    computed (a streamed test set); None in files older than schema 3."""
 
     def system(self, name: str) -> SystemResult:
         for s in self.systems:
@@ -245,6 +255,9 @@ class TestSetResult:
             else dict(self.reference_script),
             "baseline": self.baseline,
             "stats": dict(self.stats),
+            "diagnostics_config": None
+            if self.diagnostics_config is None
+            else dict(self.diagnostics_config),
             "systems": [s.to_dict() for s in self.systems],
             "pairwise": {
                 m: {a: {b: c.to_dict() for b, c in row.items()} for a, row in mat.items()}
@@ -271,6 +284,7 @@ class TestSetResult:
             reference_script=d.get("reference_script"),
             baseline=d["baseline"],
             stats=d.get("stats", {}),
+            diagnostics_config=d.get("diagnostics_config"),
             systems=tuple(SystemResult.from_dict(s) for s in d["systems"]),
             pairwise=pairwise,
             segment_data=(

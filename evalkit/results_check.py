@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .diagnostics import KINDS
 from .errors import InputError
 from .scoring import HIGHER_IS_BETTER
 
@@ -134,10 +135,11 @@ def _testset(c: _Checker, ts: Any, where: str) -> None:
         if name not in HIGHER_IS_BETTER and not _external(ts, name):
             c.fail(f"{where}.metrics[{j}]", f"unknown metric {m!r}")
     c.get(ts, "normalization", where, dict)
+    c.optional(ts, "diagnostics_config", where, lambda v, w: c.typed(v, w, dict))
     systems = c.get(ts, "systems", where, list)
     names: list[str] = []
     for j, sr in enumerate(systems):
-        names.append(_system(c, sr, f"{where}.systems[{j}]", metrics))
+        names.append(_system(c, sr, f"{where}.systems[{j}]", metrics, n))
     if len(set(names)) != len(names):
         c.fail(f"{where}.systems", "duplicate system names")
     baseline = c.get(ts, "baseline", where, str)
@@ -169,7 +171,7 @@ def _external(ts: dict[str, Any], metric: str) -> bool:
     return isinstance(sig, str) and sig.startswith("kind:") and "|higher:" in sig
 
 
-def _system(c: _Checker, sr: Any, where: str, metrics: list[str]) -> str:
+def _system(c: _Checker, sr: Any, where: str, metrics: list[str], n: int) -> str:
     c.typed(sr, where, dict)
     name = c.get(sr, "name", where, str)
     for key in ("scores", "raw_scores"):
@@ -185,7 +187,37 @@ def _system(c: _Checker, sr: Any, where: str, metrics: list[str]) -> str:
         c.optional(sr, key, where, lambda v, w: c.typed(v, w, dict))
     for k, w in enumerate(c.typed(sr.get("warnings", []), f"{where}.warnings", list)):
         c.typed(w, f"{where}.warnings[{k}]", str)
+    c.optional(sr, "diagnostics", where, lambda v, w: _diagnostics(c, v, w, n))
     return name
+
+
+def _diagnostics(c: _Checker, d: Any, where: str, n: int) -> None:
+    """kind → {count, rate, segments} (+ chatter spans): known kinds, indices in range."""
+    for kind, entry in c.typed(d, where, dict).items():
+        at = f"{where}.{kind}"
+        if kind not in KINDS:
+            c.fail(at, f"unknown diagnostic (kinds: {', '.join(KINDS)})")
+        c.typed(entry, at, dict)
+        count = c.get(entry, "count", at, int)
+        rate = c.number(c.get(entry, "rate", at, (int, float)), f"{at}.rate")
+        if not 0 <= rate <= 1:
+            c.fail(f"{at}.rate", f"{rate:g} is not a rate")
+        segments = c.get(entry, "segments", at, list)
+        for k, i in enumerate(segments):
+            if not 0 <= c.typed(i, f"{at}.segments[{k}]", int) < n:
+                c.fail(f"{at}.segments[{k}]", f"segment {i} is outside 0..{n - 1}")
+        if count != len(segments):
+            c.fail(f"{at}.count", f"{count} for {len(segments)} segments")
+        spans = c.typed(entry.get("spans", []), f"{at}.spans", list)
+        if "spans" in entry and len(spans) != len(segments):
+            c.fail(f"{at}.spans", f"{len(spans)} span lists for {len(segments)} segments")
+        for k, per_segment in enumerate(spans):
+            for m, span in enumerate(c.typed(per_segment, f"{at}.spans[{k}]", list)):
+                pair = c.typed(span, f"{at}.spans[{k}][{m}]", list)
+                if len(pair) != 2 or not all(type(x) is int for x in pair):
+                    c.fail(f"{at}.spans[{k}][{m}]", "expected [start, end] character offsets")
+                if not 0 <= pair[0] <= pair[1]:
+                    c.fail(f"{at}.spans[{k}][{m}]", f"bad span {pair}")
 
 
 def _segment_data(

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._io import DEFAULT_MAX_SEGMENT_CHARS
 from .corpus import TestSet, load_testset
+from .diagnostics import DiagnosticsConfig
 from .errors import ConfigError, EvalkitError
 from .evaluation import DEFAULT_BOOTSTRAP, DEFAULT_CONFIDENCE, DEFAULT_PAIRED
 from .formats import LocalTestset, local_testset, parse_spec
@@ -64,7 +65,7 @@ _SUITE_KEYS = {
     "max_segment_chars",
 }
 _TESTSET_KEYS = {"name", "lang", "source", "refs", "systems", "baseline", "testset"}
-_TOP_KEYS = {"suite", "testsets", "gate", "engine", "metrics"}
+_TOP_KEYS = {"suite", "testsets", "gate", "engine", "metrics", "diagnostics"}
 _ENGINE_KEYS = {"kind", "scheduler", "timeout", "jobs", "stream", "chunk_size", "extraction"}
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+\-]*$")
 
@@ -156,6 +157,7 @@ class SuiteConfig:
     gate: Mapping[str, Any] = field(default_factory=dict)
     engine: EngineConfig = field(default_factory=EngineConfig)
     plugins: Mapping[str, ExternalMetric] = field(default_factory=dict)  # [metrics.NAME]
+    diagnostics: DiagnosticsConfig = field(default_factory=DiagnosticsConfig)
 
     @property
     def output_dir(self) -> Path:
@@ -195,6 +197,7 @@ class SuiteConfig:
             meta={"suite": self.name},
             engine=engine or self.engine.extraction,
             jobs=jobs or self.engine.jobs or 1,
+            diagnostics=self.diagnostics,
         )
 
     def with_overrides(self, **overrides: Any) -> SuiteConfig:
@@ -307,7 +310,22 @@ def _build(data: Mapping[str, Any], path: Path) -> SuiteConfig:
         testsets = tuple(dataclasses.replace(ts, max_segment_chars=limit) for ts in testsets)
     gate = _typed(data.get("gate", {}), dict, "[gate]", path)
     engine = _engine(_typed(data.get("engine", {}), dict, "[engine]", path), path)
+    try:
+        kwargs["diagnostics"] = DiagnosticsConfig.from_table(
+            _typed(data.get("diagnostics", {}), dict, "[diagnostics]", path)
+        )
+    except ConfigError as exc:
+        raise ConfigError(exc.message, path, _header_line(path, "diagnostics")) from exc
     return SuiteConfig(name=name, path=path, testsets=testsets, gate=gate, engine=engine, **kwargs)
+
+
+def _header_line(path: Path, table: str) -> int | None:
+    """The 1-based line of ``[table]`` in the suite file, for an error in that table."""
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return next((i for i, ln in enumerate(lines, 1) if ln.strip() == f"[{table}]"), None)
 
 
 def _plugins(table: Any, path: Path, output: Path) -> dict[str, ExternalMetric]:

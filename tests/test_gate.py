@@ -282,8 +282,13 @@ def test_the_readme_gate_example_is_a_valid_gate(tmp_path: Path) -> None:
     path = tmp_path / "suite.toml"
     path.write_text(text, encoding="utf-8")
     config = load_gate_config(load_suite(path))
-    limits = {r.metric: (r.min, r.max) for r in config.rules if r.max_drop is None}
+    limits = {
+        r.metric: (r.min, r.max) for r in config.rules if r.max_drop is None and not r.diagnostic
+    }
     assert limits == {"bleu": (40.0, None), "ter": (None, 60.0)}
+    assert [(r.diagnostic, r.max_rate) for r in config.rules if r.diagnostic] == [
+        ("off_target", 0.01)
+    ]
 
 
 def test_a_limit_in_the_wrong_direction_is_refused_when_built_in_code() -> None:

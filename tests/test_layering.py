@@ -34,6 +34,7 @@ RANKS: dict[str, int] = {
     "scoring": 4,  # pure closed forms (imports only errors); metrics binds them as score_fn
     "stats": 5,
     "cache": 5,  # persists extracted statistics; used by evaluate
+    "diagnostics": 5,  # per-segment failure modes from texts; results_check knows the kinds
     "results_cache": 6,  # whole results documents of identical runs; used by the CLI
     "results": 6,
     "results_check": 6,  # validates a results document for results.from_json

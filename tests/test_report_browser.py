@@ -331,3 +331,25 @@ def test_streamed_report_loads_quietly_and_its_tables_work(
         assert not warn.locator("li").is_visible()
         warn.locator("summary").click()
         assert warn.locator("li").inner_text() == "2 empty output segments"
+
+
+def test_flag_filter_shows_the_segments_flagged_as_a_kind(
+    page: tuple[Any, Watch], results: Results
+) -> None:
+    pg, _ = page
+    ts = results.testsets[0]
+    flagged = {
+        kind: sorted({i + 1 for s in ts.systems for i in s.diagnostics[kind]["segments"]})
+        for kind in ts.systems[0].diagnostics
+    }
+    kind = max(flagged, key=lambda k: len(flagged[k]))  # the kind flagged most often
+    assert flagged[kind], "the browser test set must flag something"
+    pg.select_option(".ex-sort", value="order")
+    pg.select_option(".ex-size", value="100")
+    pg.select_option(".ex-flag", value=kind)
+    _wait_for_segments(pg, len(flagged[kind]))
+    assert _segments(pg) == flagged[kind]
+    badges = pg.locator("li.seg th.sys .badge.flag").all_text_contents()
+    assert kind in badges
+    pg.select_option(".ex-flag", value="")
+    _wait_for_segments(pg, min(100, ts.segments))

@@ -65,7 +65,7 @@ def test_json_is_deterministic(results: evalkit.Results) -> None:
 
 def test_json_has_the_documented_top_level_shape(results: evalkit.Results) -> None:
     d = json.loads(results.to_json())
-    assert d["schema"] == SCHEMA_VERSION == 2
+    assert d["schema"] == SCHEMA_VERSION == 3
     assert d["evalkit_version"] == evalkit.__version__
     ts = d["testsets"][0]
     assert {"name", "lang", "segments", "normalization", "systems"} <= set(ts)
@@ -79,7 +79,7 @@ def test_json_has_the_documented_top_level_shape(results: evalkit.Results) -> No
     ("mutate", "words"),
     [
         # why: a file from a future evalkit must be refused, not half-read
-        pytest.param(lambda d: d.update(schema=3), "schema 3", id="newer-schema"),
+        pytest.param(lambda d: d.update(schema=4), "schema 4", id="newer-schema"),
         # why: an old, unversioned file
         pytest.param(lambda d: d.pop("schema"), "no 'schema'", id="no-schema"),
         # why: a schema written as a string is not schema 2

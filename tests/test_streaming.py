@@ -94,10 +94,14 @@ def write_corpus(
 
 
 def comparable(results: evalkit.Results) -> dict[str, Any]:
-    """Results as a dict with the per-segment data dropped (streaming never keeps it)."""
+    """Results as a dict with the per-segment data and diagnostics dropped (streaming keeps
+    neither: its test sets say diagnostics were not computed)."""
     d = results.to_dict()
     for ts in d["testsets"]:
         ts["segment_data"] = None
+        ts["diagnostics_config"] = None
+        for sr in ts["systems"]:
+            sr["diagnostics"] = None
     return json.loads(json.dumps(d, sort_keys=True))
 
 

@@ -91,6 +91,8 @@ def _check(v: Verdict) -> dict[str, Any]:
         "max": v.rule.max,
         "max_drop": v.rule.max_drop,
         "significance": v.rule.significance,
+        "diagnostic": v.rule.diagnostic,
+        "max_rate": v.rule.max_rate,
         "verdict": "pass" if v.passed else "fail",
         "reason": v.reason,
     }

@@ -11,6 +11,10 @@ A rule names a test set and a metric (or ``*`` for all) and one or more of:
   the worsening is a *rise*), failing only when the paired test says p < ``significance``
   (``significance = "none"`` fails on any drop beyond ``max_drop``). A significance level the
   paired test's resamples can never reach is refused when the gate runs (``run.py``).
+
+A diagnostic rule names a kind of :mod:`evalkit.diagnostics` instead of a metric
+(``diagnostic = "off_target"``) and ``max_rate``, the largest share of a candidate's segments
+that may be flagged with it (0.01 = 1%); it takes no metric or score limits.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..diagnostics import KINDS
 from ..errors import ConfigError
 from ..metrics import parse_metric_names
 from ..scoring import higher_is_better
@@ -47,7 +52,17 @@ DEFAULT_SIGNIFICANCE = 0.05
 """A drop must be significant at this level to fail, unless the rule says otherwise."""
 
 _GATE_KEYS = {"baseline", "candidates", "paired", "rules"}
-_RULE_KEYS = {"name", "testset", "metric", "min", "max", "max_drop", "significance"}
+_RULE_KEYS = {
+    "name",
+    "testset",
+    "metric",
+    "min",
+    "max",
+    "max_drop",
+    "significance",
+    "diagnostic",
+    "max_rate",
+}
 _PAIRED = ("bs", "ar")
 
 
@@ -67,18 +82,29 @@ class GateRule:
     significance: float | None = DEFAULT_SIGNIFICANCE
     max: float | None = None
     line: int | None = field(default=None, compare=False)
+    diagnostic: str | None = None
+    """A kind of evalkit.diagnostics: the rule caps its rate (``max_rate``), not a metric."""
+    max_rate: float | None = None
 
     def __post_init__(self) -> None:
         problem = limit_problem(self.metric, self.min, self.max)
         if problem:
             raise ConfigError(f"rule {self.name!r}: {problem}")
 
-    def applies_to(self, testset: str, metric: str) -> bool:
-        return self.testset in ("*", testset) and self.metric in ("*", metric)
+    def applies_to(self, testset: str, metric: str, diagnostic: bool = False) -> bool:
+        """Whether the rule judges this measurement: a diagnostic rule only its own kind's rate
+        (``metric`` is then the kind), a metric rule only metrics."""
+        if self.testset not in ("*", testset):
+            return False
+        if self.diagnostic is not None:
+            return diagnostic and metric == self.diagnostic
+        return not diagnostic and self.metric in ("*", metric)
 
     def describe(self) -> str:
         """``min 40, max_drop 1 (p<0.05)`` — the rule's thresholds in one short phrase."""
         parts = []
+        if self.max_rate is not None:
+            parts.append(f"max_rate {self.max_rate:g}")
         if self.min is not None:
             parts.append(f"min {self.min:g}")
         if self.max is not None:
@@ -221,6 +247,8 @@ def _rule(
     names = [t.name for t in suite.testsets]
     if not isinstance(testset, str) or (testset != "*" and testset not in names):
         raise fail(f"testset {testset!r} is not in the suite (test sets: {', '.join(names)}, *)")
+    if "diagnostic" in raw or "max_rate" in raw:
+        return _diagnostic_rule(raw, name.strip(), testset, line, fail)
     metric = raw.get("metric", "*")
     if not isinstance(metric, str):
         raise fail(f"metric must be a string, got {metric!r}")
@@ -255,6 +283,26 @@ def _rule(
     return GateRule(
         name.strip(), testset, metric, minimum, max_drop, significance, maximum, line=line
     )
+
+
+def _diagnostic_rule(
+    raw: Mapping[str, Any], name: str, testset: str, line: int | None, fail: Any
+) -> GateRule:
+    """``diagnostic = "<kind>"`` with ``max_rate`` in [0, 1], and nothing of a metric rule."""
+    kind = raw.get("diagnostic")
+    if kind is None:
+        raise fail('max_rate needs diagnostic = "<kind>"')
+    if kind not in KINDS:
+        raise fail(f"unknown diagnostic {kind!r}; valid kinds: {', '.join(KINDS)}")
+    others = sorted(set(raw) & {"metric", "min", "max", "max_drop", "significance"})
+    if others:
+        raise fail(f"a diagnostic rule takes max_rate, not {others[0]}")
+    rate = _number(raw, "max_rate", fail)
+    if rate is None:
+        raise fail(f"diagnostic {kind!r} needs max_rate (the largest flagged share, e.g. 0.01)")
+    if not 0 <= rate <= 1:
+        raise fail(f"max_rate must be a share in [0, 1] (0.01 = 1%), got {rate:g}")
+    return GateRule(name, testset, line=line, diagnostic=kind, max_rate=rate)
 
 
 def limit_problem(

@@ -183,4 +183,18 @@ def _measurements(
                     identical=identical,
                 )
             )
+        for kind, found in (sr.diagnostics or {}).items():
+            if base.diagnostics is None:  # not computed: no diagnostic rule can be judged
+                break
+            out.append(
+                Measurement(
+                    testset=result.name,
+                    system=sr.name,
+                    metric=kind,
+                    higher_is_better=False,
+                    baseline=100 * base.diagnostics[kind]["rate"],
+                    candidate=100 * found["rate"],
+                    diagnostic=True,
+                )
+            )
     return out

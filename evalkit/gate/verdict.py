@@ -59,6 +59,8 @@ class Measurement:
     p_value: float | None = None
     identical: bool = False
     """The candidate's output lines are the baseline's: no paired test, nothing to judge."""
+    diagnostic: bool = False
+    """``metric`` is a diagnostic kind and the numbers are flagged-segment rates in percent."""
 
 
 IDENTICAL = "identical to baseline"
@@ -90,6 +92,8 @@ class Verdict:
 
     @property
     def label(self) -> str:
+        if self.rule.diagnostic is not None:
+            return f"{self.metric} %"
         return LABELS.get(self.metric, self.metric)
 
 
@@ -107,6 +111,8 @@ def judge(rule: GateRule, m: Measurement) -> Verdict:
     delta = at_precision(cand - base)
     drop = at_precision(-delta if m.higher_is_better else delta) + 0.0  # no "-0.00"
     p = None if m.p_value is None or m.identical else at_precision(m.p_value, P_DECIMALS)
+    if rule.max_rate is not None:
+        return _judge_rate(rule, m, base, cand, delta)
     word = worsening(m.higher_is_better)
     failures: list[str] = []
     notes: list[str] = []
@@ -155,11 +161,36 @@ def judge(rule: GateRule, m: Measurement) -> Verdict:
     )
 
 
+def _judge_rate(rule: GateRule, m: Measurement, base: float, cand: float, delta: float) -> Verdict:
+    """A diagnostic rule: the candidate's flagged share (in percent, as printed) against
+    ``max_rate``; the baseline's share is shown for context, never judged."""
+    limit = at_precision(rule.max_rate * 100)
+    passed = cand <= limit
+    side = "<=" if passed else ">"
+    return Verdict(
+        rule=rule,
+        testset=m.testset,
+        system=m.system,
+        metric=m.metric,
+        higher_is_better=False,
+        baseline=base,
+        candidate=cand,
+        delta=delta + 0.0,
+        drop=delta + 0.0,
+        p_value=None,
+        passed=passed,
+        reason=f"{m.metric} in {cand:.{DECIMALS}f}% of segments {side} max_rate {limit:g}%",
+    )
+
+
 def decide(rules: Sequence[GateRule], measurements: Iterable[Measurement]) -> tuple[Verdict, ...]:
     """Every rule against every measurement it applies to, in rule order, then input order."""
     ms = list(measurements)
     return tuple(
-        judge(rule, m) for rule in rules for m in ms if rule.applies_to(m.testset, m.metric)
+        judge(rule, m)
+        for rule in rules
+        for m in ms
+        if rule.applies_to(m.testset, m.metric, m.diagnostic)
     )
 
 

@@ -10,6 +10,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from ..diagnostics import summary_line
 from ..errors import EvalkitError
 from ..results import Comparison, Results, TestSetResult
 from ..scoring import higher_is_better
@@ -150,6 +151,9 @@ def render_table(results: Results, *, color: bool = False, width: int | None = N
     for ts in results.testsets:
         for s in ts.systems:
             notes += [f"! {ts.name}/{s.name}: {w}" for w in s.warnings]
+            flagged = summary_line(s.diagnostics or {}, ts.segments)
+            if flagged:  # one line per system: which failure modes cost it points, and how often
+                notes.append(f"! {ts.name}/{s.name}: {flagged}")
     for ts in results.testsets:
         sigs = {LABELS.get(m, m): ts.systems[0].scores[m].signature for m in ts.metrics}
         for label, sig in sigs.items():

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..diagnostics import KINDS
 from ..errors import EvalkitError
 from ..normalize import Normalizer
 from ..render._cells import DECIMALS
@@ -72,6 +73,13 @@ def _diff_codes(ts: TestSetResult, names: Sequence[str]) -> list[list[list[int]]
     return [[a.code(h) for a, h in zip(aligners, norm(sd.hyps[n]), strict=True)] for n in names]
 
 
+def _flags(ts: TestSetResult, name: str) -> dict[str, list[int]] | None:
+    diag = ts.system(name).diagnostics
+    if diag is None:
+        return None
+    return {k: list(diag[k]["segments"]) for k in KINDS if k in diag and diag[k]["segments"]}
+
+
 def build_explorer(ts: TestSetResult, index: int, heads: Sequence[MetricHead]) -> ExplorerView:
     """The explorer's controls and its payload: texts, rounded segment scores, alignments."""
     sd = ts.segment_data
@@ -89,6 +97,9 @@ def build_explorer(ts: TestSetResult, index: int, heads: Sequence[MetricHead]) -
         "scores": [[_round(sd.scores[n][h.key]) for h in heads] for n in names],
         "changed": [[int(c) for c in sd.changed.get(n, ())] for n in names],
         "diff": _diff_codes(ts, names),
+        # kind → 0-based flagged segments, per system (None: diagnostics not computed)
+        "kinds": list(KINDS),
+        "flags": [_flags(ts, n) for n in names],
     }
     return ExplorerView(
         data_id=f"segdata-{index}",

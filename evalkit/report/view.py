@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..diagnostics import KINDS
 from ..errors import EvalkitError
 from ..normalize import Normalizer
 from ..render._cells import (
@@ -37,6 +38,7 @@ from .explorer import ExplorerView, build_explorer, normalizer_for
 __all__ = [
     "BucketView",
     "DeltaCell",
+    "DiagnosticsView",
     "LeaderRow",
     "MetricHead",
     "NormExample",
@@ -264,6 +266,96 @@ class TestSetView:
     distribution: Mapping[str, Mapping[str, Sequence[float]]] | None
     explorer: ExplorerView | None
     """Per-segment views: None when the test set was streamed (no segment data was kept)."""
+    diagnostics: DiagnosticsView | None = None
+    """Why systems lost points, per kind; None when not computed (streamed, older files)."""
+
+
+@dataclass(frozen=True)
+class DiagCell:
+    """One system's rate of one diagnostic: ``level`` 0–3 colours it (none, <1%, <10%, more)."""
+
+    text: str
+    title: str
+    level: int
+    sort: str
+
+
+@dataclass(frozen=True)
+class DiagExample:
+    """A flagged output with its flagged span marked (chatter; other kinds: the whole line)."""
+
+    system: str
+    kind: str
+    segment: int
+    pieces: tuple[Piece, ...]
+
+
+@dataclass(frozen=True)
+class DiagnosticsView:
+    """The diagnostics table (rate per system and kind) and a few flagged examples."""
+
+    kinds: tuple[str, ...]
+    rows: tuple[tuple[str, tuple[DiagCell, ...]], ...]
+    examples: tuple[DiagExample, ...]
+    any_flagged: bool
+
+
+DIAG_EXAMPLES_PER_KIND = 2
+"""Flagged examples shown per system and kind: enough to recognise the failure."""
+
+
+def _diag_level(rate: float) -> int:
+    return 0 if rate == 0 else 1 if rate < 0.01 else 2 if rate < 0.1 else 3
+
+
+def _flag_pieces(text: str, spans: Sequence[Sequence[int]]) -> tuple[Piece, ...]:
+    """``text`` cut at the flagged ``spans`` (code-point offsets), those pieces marked."""
+    if not spans:
+        return (Piece(text, "flag"),) if text else (Piece("(empty)", "muted"),)
+    out, at = [], 0
+    for start, end in spans:
+        if start > at:
+            out.append(Piece(text[at:start]))
+        out.append(Piece(text[start:end], "flag"))
+        at = max(at, end)
+    if at < len(text):
+        out.append(Piece(text[at:]))
+    return tuple(out)
+
+
+def _diagnostics(ts: TestSetResult) -> DiagnosticsView | None:
+    found = {s.name: s.diagnostics for s in ts.systems if s.diagnostics is not None}
+    if not found:
+        return None
+    rows = []
+    for name, diag in found.items():
+        cells = []
+        for kind in KINDS:
+            entry = diag.get(kind) or {"count": 0, "rate": 0.0}
+            rate = float(entry["rate"])
+            cells.append(
+                DiagCell(
+                    text=f"{rate * 100:.1f}%",
+                    title=f"{entry['count']} of {ts.segments} segments",
+                    level=_diag_level(rate),
+                    sort=_sort_key(rate),
+                )
+            )
+        rows.append((name, tuple(cells)))
+    examples = []
+    sd = ts.segment_data
+    if sd is not None:
+        for name, diag in found.items():
+            for kind in KINDS:
+                entry = diag.get(kind) or {}
+                segs = entry.get("segments", [])[:DIAG_EXAMPLES_PER_KIND]
+                spans = entry.get("spans", [])
+                for k, i in enumerate(segs):
+                    text = sd.hyps[name][i]
+                    marked = spans[k] if kind == "chatter" and k < len(spans) else ()
+                    examples.append(DiagExample(name, kind, i + 1, _flag_pieces(text, marked)))
+    flagged = any(c.level for _, cells in rows for c in cells)
+    return DiagnosticsView(KINDS, tuple(rows), tuple(examples[: MAX_EXAMPLES * 2]), flagged)
 
 
 @dataclass(frozen=True)
@@ -733,4 +825,5 @@ def _testset_view(index: int, ts: TestSetResult) -> TestSetView:
         if sd is None
         else {h.key: {s.name: sd.scores[s.name][h.key] for s in ts.systems} for h in heads},
         explorer=None if sd is None else build_explorer(ts, index, heads),
+        diagnostics=_diagnostics(ts),
     )

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..detect import ScriptShare
+from ..diagnostics import NOT_STREAMED
 from ..evaluation import (
     StatsOptions,
     _normalization_record,
@@ -121,4 +122,5 @@ def _assemble(plan: _Plan, col: _Collector, base: str) -> TestSetResult:
         reference_script=ref_script.as_dict() if ref_script else None,
         pairwise=pairwise,
         stats=stats_dict,
+        diagnostics_config=NOT_STREAMED,
     )

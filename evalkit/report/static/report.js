@@ -81,8 +81,8 @@
     var source = document.getElementById(root.getAttribute("data-explorer"));
     var data = JSON.parse(source.textContent);
     var ui = {};
-    ["search", "system", "metric", "sort", "a", "b", "diff", "changed", "size", "first", "prev",
-      "next", "last", "status", "list"].forEach(function (name) {
+    ["search", "system", "metric", "sort", "a", "b", "diff", "changed", "flag", "size", "first",
+      "prev", "next", "last", "status", "list"].forEach(function (name) {
       ui[name] = root.querySelector(".ex-" + name);
     });
     var srcLang = data.lang === "zh" ? "en" : data.lang === "en" ? "zh" : "";
@@ -118,6 +118,28 @@
       if (sys >= 0) return data.changed[sys][i] === 1;
       if (data.refChanged[i] === 1) return true;
       for (var s = 0; s < data.changed.length; s++) if (data.changed[s][i] === 1) return true;
+      return false;
+    }
+
+    /* flagSets[s][kind][i] === true when system s's segment i is flagged with kind */
+    var flagSets = (data.flags || []).map(function (byKind) {
+      var sets = {};
+      Object.keys(byKind || {}).forEach(function (kind) {
+        var set = {};
+        byKind[kind].forEach(function (i) { set[i] = true; });
+        sets[kind] = set;
+      });
+      return sets;
+    });
+
+    function flagsOf(s, i) {
+      var sets = flagSets[s] || {};
+      return (data.kinds || []).filter(function (kind) { return sets[kind] && sets[kind][i]; });
+    }
+
+    function flaggedAt(i, sys, kind) {
+      if (sys >= 0) return !!(flagSets[sys] && flagSets[sys][kind] && flagSets[sys][kind][i]);
+      for (var s = 0; s < flagSets.length; s++) if (flaggedAt(i, s, kind)) return true;
       return false;
     }
 
@@ -161,6 +183,7 @@
       var idx = [];
       for (var i = 0; i < data.n; i++) {
         if (ui.changed.checked && !changedAt(i, st.sys)) continue;
+        if (ui.flag && ui.flag.value && !flaggedAt(i, st.sys, ui.flag.value)) continue;
         if (st.term && !matches(i, st.term, st.sys)) continue;
         idx.push(i);
       }
@@ -277,6 +300,7 @@
         }
         var th = el("th", "sys", name);
         if (data.changed[s][i] === 1) th.appendChild(el("span", "badge", "normalized"));
+        flagsOf(s, i).forEach(function (kind) { th.appendChild(el("span", "badge flag", kind)); });
         tr.appendChild(th);
         data.metrics.forEach(function (m, k) {
           tr.appendChild(el("td", k === st.m ? "num cur" : "num", fmt(data.scores[s][k][i])));
@@ -324,8 +348,8 @@
       clearTimeout(timer);
       timer = setTimeout(recompute, 150);
     });
-    [ui.system, ui.metric, ui.sort, ui.a, ui.b, ui.changed].forEach(function (node) {
-      node.addEventListener("change", recompute);
+    [ui.system, ui.metric, ui.sort, ui.a, ui.b, ui.changed, ui.flag].forEach(function (node) {
+      if (node) node.addEventListener("change", recompute);
     });
     ui.diff.addEventListener("change", render);
     ui.size.addEventListener("change", function () { page = 0; render(); });
