@@ -9,6 +9,7 @@ sacrebleu's double preprocessing of references.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import random
 
@@ -16,7 +17,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sacrebleu.metrics import TER
+from sacrebleu.metrics import TER, lib_ter
 from sacrebleu.metrics.lib_ter import BeamEditDistance
 
 from evalkit import fastter
@@ -200,14 +201,14 @@ def test_widened_beam_for_extreme_length_ratios() -> None:
 def test_candidate_cap_discards_the_last_round(monkeypatch: pytest.MonkeyPatch) -> None:
     """Long lines over three words reach sacrebleu's 1000 evaluated shift candidates."""
     capped = []
-    original = fastter._candidates
+    original = lib_ter._shift
 
-    def spy(*args: object) -> object:
+    def spy(*args: object) -> tuple:
         out = original(*args)
-        capped.append(out is None)
+        capped.append(out[2] >= lib_ter._MAX_SHIFT_CANDIDATES)
         return out
 
-    monkeypatch.setattr(fastter, "_candidates", spy)
+    monkeypatch.setattr(lib_ter, "_shift", spy)
     rng = random.Random(1)
     ref = " ".join(rng.choices("abc", k=60))
     hyp = " ".join(rng.choices("abc", k=60))
@@ -230,6 +231,52 @@ def test_long_chinese_lines() -> None:
             c[b:b] = block
         hyps.append("".join(c[: len(c) - rng.randint(0, 30)]))
     assert_exact(hyps, [refs], normalized=True, asian_support=True)
+
+
+def _moved(rng: random.Random, tokens: list[str], vocab: str | list[str]) -> list[str]:
+    """``tokens`` after block moves of up to 12 tokens (up to 60 positions), drops and swaps."""
+    out = list(tokens)
+    for _ in range(rng.randint(0, 6)):
+        roll = rng.random()
+        if roll < 0.5 and len(out) > 2:
+            a = rng.randrange(len(out))
+            block = out[a : a + rng.randint(1, 12)]
+            del out[a : a + len(block)]
+            b = min(len(out), max(0, a + rng.randint(-60, 60)))
+            out[b:b] = block
+        elif roll < 0.7 and out:
+            del out[rng.randrange(len(out))]
+        elif roll < 0.85:
+            out.insert(rng.randint(0, len(out)), rng.choice(vocab))
+        elif out:
+            out[rng.randrange(len(out))] = rng.choice(vocab)
+    return out
+
+
+@functools.cache
+def _random_pairs(lang: str) -> tuple[list[str], list[str], dict, np.ndarray]:
+    """Seeded pairs and sacrebleu's rows for them, computed once for both kernels."""
+    rng = random.Random(14 if lang == "en" else 41)
+    vocab = "的是了在中国人工智能模型开源芯片这个发布，。“”" if lang == "zh" else _EN_VOCAB
+    joiner = "" if lang == "zh" else " "
+    hyps, refs = [], []
+    for _ in range(80):
+        ref = rng.choices(vocab, k=rng.randint(5, 90))
+        hyp = _moved(rng, ref, vocab)
+        if rng.random() < 0.15:  # far shorter or longer hypotheses: skewed beams
+            hyp = hyp[: len(hyp) // 3] if rng.random() < 0.5 else hyp + hyp[:10]
+        hyps.append(joiner.join(hyp))
+        refs.append(joiner.join(ref))
+    flags = {"normalized": True, "asian_support": True} if lang == "zh" else {}
+    return hyps, refs, flags, sacrebleu_ter(hyps, [refs], **flags)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_many_random_segment_pairs_match_sacrebleu(lang: str) -> None:
+    """Pairs of realistic length and length ratio: shifts that cross the beam's edge and the
+    row where a candidate rejoins the current hypothesis (where the compiled kernel joins)."""
+    hyps, refs, flags, expected = _random_pairs(lang)
+    assert np.array_equal(ter_stats(hyps, [refs], **flags), expected)
 
 
 def test_references_are_preprocessed_twice_like_sacrebleu() -> None:
