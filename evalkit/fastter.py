@@ -31,13 +31,13 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 from numba import njit
 from sacrebleu.metrics import lib_ter
-from sacrebleu.tokenizers.tokenizer_ter import TercomTokenizer
 
 from .errors import InputError
 
@@ -480,11 +480,95 @@ def check_ter_lengths(
                 _check_words(hyp, len(tok(text.rstrip()).split()))
 
 
+#: Characters each of sacrebleu's single-character ``re.sub(r"([...])", r" \1 ", sent)`` steps
+#: pads with spaces, as code-point ranges, in its order (``tokenizer_ter.py``; a test checks every
+#: code point against sacrebleu's own patterns). Such a step is a ``str.translate``, and
+#: consecutive ones compose into one table.
+_WESTERN_PUNCT = (
+    (0x20, 0x26),
+    (0x28, 0x2B),
+    (0x2F, 0x2F),
+    (0x3A, 0x40),
+    (0x5B, 0x60),
+    (0x7B, 0x7E),
+)
+_ASIAN_STEPS = (
+    ((0x4E00, 0x9FFF), (0x3400, 0x4DBF)),  # CJK unified ideographs (+ extension A)
+    ((0x31C0, 0x31EF), (0x2E80, 0x2EFF)),  # strokes, radicals
+    ((0x3300, 0x33FF), (0xF900, 0xFAFF), (0xFE30, 0xFE4F)),  # compatibility
+    ((0x3200, 0x3F22),),  # "enclosed CJK letters and months" (overlaps extension A)
+    # (sacrebleu's three kana steps sit here: they are anchored at the line start, which is a
+    # space after normalization, so they never match)
+    ((0x3001, 0x3002), (0x3008, 0x3011), (0x3014, 0x301F), (0xFF61, 0xFF65), (0x30FB, 0x30FB)),
+    ((0xFF0E, 0xFF0E), (0xFF0C, 0xFF0C), (0xFF1F, 0xFF1F), (0xFF1A, 0xFF1B), (0xFF01, 0xFF02)),
+    ((0xFF08, 0xFF09),),
+)
+_PUNCT = '.,?:;!"()'  # no_punct's removed characters
+_ASIAN_PUNCT_STEPS = _ASIAN_STEPS[4:]  # no_punct + asian_support removes these
+
+
+def _codes(ranges: tuple[tuple[int, int], ...]) -> list[int]:
+    return [c for lo, hi in ranges for c in range(lo, hi + 1)]
+
+
+def _padding_table(steps: tuple[tuple[tuple[int, int], ...], ...]) -> dict[int, str]:
+    """One ``str.translate`` table doing the padding steps in order (a translation of a
+    concatenation is the concatenation of translations, so steps compose per character)."""
+    table: dict[int, str] = {}
+    for step in steps:
+        for c in _codes(step):
+            table[c] = f" {table.get(c, chr(c))} "
+    return table
+
+
+class _TercomTokenizer:
+    """sacrebleu's ``TercomTokenizer``, string for string, ~5x faster on Chinese.
+
+    sacrebleu pads every CJK character through ``re.sub`` with a ``\\1`` template (a Python-level
+    expansion per character); here the single-character steps are translation tables and the
+    literal ones ``str.replace``. The context-dependent steps (possessives, period and comma next
+    to digits, dash after a digit) are sacrebleu's own regular expressions, in its order.
+    """
+
+    def __init__(self, flags: tuple[bool, bool, bool, bool]) -> None:
+        self.normalized, self.no_punct, self.asian, self.case_sensitive = flags
+        self.western = _padding_table((_WESTERN_PUNCT,))
+        self.asian_pad = _padding_table(_ASIAN_STEPS) if self.asian else {}
+        removed = [ord(c) for c in _PUNCT]
+        if self.asian:
+            removed += [c for step in _ASIAN_PUNCT_STEPS for c in _codes(step)]
+        self.removed = dict.fromkeys(removed)
+        self.regexes = [
+            (re.compile(r"'s$"), r" 's"),
+            (re.compile(r"([^0-9])([\.,])"), r"\1 \2 "),
+            (re.compile(r"([\.,])([^0-9])"), r" \1 \2"),
+            (re.compile(r"([0-9])(-)"), r"\1 \2 "),
+        ]
+
+    def tokenize(self, sent: str) -> str:
+        if not sent:
+            return ""
+        if not self.case_sensitive:
+            sent = sent.lower()
+        if self.normalized:
+            sent = sent.replace("\n-", "").replace("\n", " ")
+            sent = sent.replace("&quot;", '"').replace("&amp;", "&")
+            sent = sent.replace("&lt;", "<").replace("&gt;", ">")
+            sent = f" {sent} ".translate(self.western).replace("'s ", " 's ")
+            for pattern, template in self.regexes:
+                sent = pattern.sub(template, sent)
+            if self.asian:
+                sent = sent.translate(self.asian_pad)
+        if self.no_punct:
+            sent = sent.translate(self.removed)
+        return " ".join(sent.split())
+
+
 @functools.cache
-def _tokenizer(flags: tuple[bool, bool, bool, bool]) -> TercomTokenizer:
-    """One tokenizer per flag set: its LRU cache then spares re-tokenizing the same references
-    for every system scored in this process."""
-    return TercomTokenizer(*flags)
+def _tokenizer(flags: tuple[bool, bool, bool, bool]) -> Callable[[str], str]:
+    """One tokenizer per flag set, with sacrebleu's cache size: it spares re-tokenizing the same
+    references for every system scored in this process."""
+    return functools.lru_cache(maxsize=2**16)(_TercomTokenizer(flags).tokenize)
 
 
 def _chunk_stats(

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sacrebleu.metrics import TER, lib_ter
 from sacrebleu.metrics.lib_ter import BeamEditDistance
+from sacrebleu.tokenizers.tokenizer_ter import TercomTokenizer
 
 from evalkit import fastter
 from evalkit.errors import InputError
@@ -324,3 +325,41 @@ def test_input_validation() -> None:
     with pytest.raises(InputError):
         ter_stats([None], [["a"]])  # type: ignore[list-item]
     assert ter_stats([], [[]]).shape == (0, 2)
+
+
+# --- the tokenizer ------------------------------------------------------------------------------
+
+#: Characters around every boundary the tokenizer cares about, plus text that exercises the
+#: context-dependent steps (possessives, digits next to periods, commas and dashes, entities).
+_TOKENIZER_ALPHABET = (
+    "aZs's9.,-\n&;quotamplgt '\"/:@[`{~!?()"
+    + "".join(chr(c) for c in range(0x2E7E, 0x2F02))
+    + "".join(chr(c) for c in range(0x2FFE, 0x3022))
+    + "".join(chr(c) for c in (0x303F, 0x3040, 0x309F, 0x30A0, 0x30FB, 0x30FF, 0x31BF, 0x31C0))
+    + "".join(chr(c) for c in (0x31EF, 0x31F0, 0x31FF, 0x3200, 0x33FF, 0x3400, 0x3F22, 0x3F23))
+    + "".join(chr(c) for c in (0x4DBF, 0x4DC0, 0x4DFF, 0x4E00, 0x9FFF, 0xA000, 0xF8FF, 0xF900))
+    + "".join(chr(c) for c in (0xFAFF, 0xFB00, 0xFE2F, 0xFE30, 0xFE4F, 0xFE50, 0xFF00))
+    + "".join(chr(c) for c in range(0xFF01, 0xFF12))
+    + "".join(chr(c) for c in range(0xFF18, 0xFF21))
+    + "".join(chr(c) for c in range(0xFF5F, 0xFF67))
+    + "ÀÉ"
+)
+
+
+@pytest.mark.parametrize("flags", ALL_FLAGS, ids=lambda f: "".join(str(int(v)) for v in f.values()))
+def test_tokenizer_pads_and_removes_exactly_sacrebleus_characters(flags: dict) -> None:
+    """Every code point, alone and between letters, tokenizes as sacrebleu's TercomTokenizer."""
+    ours = fastter._tokenizer(tuple(flags[k] for k in FLAG_NAMES))
+    theirs = TercomTokenizer(**flags)
+    for start in range(0, 0x30000, 4096):
+        chars = [chr(c) for c in range(start, start + 4096) if not 0xD800 <= c < 0xE000]
+        for text in ("".join(chars), "x".join(chars), " ".join(chars)):
+            assert ours(text) == theirs(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(_TOKENIZER_ALPHABET, max_size=40), flags=st.sampled_from(ALL_FLAGS))
+def test_tokenizer_matches_sacrebleu_on_random_text(text: str, flags: dict) -> None:
+    ours = fastter._tokenizer(tuple(flags[k] for k in FLAG_NAMES))
+    assert ours(text) == TercomTokenizer(**flags)(text)
+    assert ours(ours(text)) == TercomTokenizer(**flags)(TercomTokenizer(**flags)(text))
