@@ -34,6 +34,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 from numba import njit
@@ -41,7 +42,7 @@ from sacrebleu.metrics import lib_ter
 
 from .errors import InputError
 
-__all__ = ["TER_MAX_WORDS", "check_ter_lengths", "ter_stats"]
+__all__ = ["TER_MAX_WORDS", "check_ter_lengths", "ter_stats", "ter_stats_many"]
 
 # sacrebleu's constants, read from its module so a change there cannot silently diverge here.
 _MAX_SHIFT_SIZE: int = lib_ter._MAX_SHIFT_SIZE
@@ -587,6 +588,96 @@ def _chunk_stats(
     return out
 
 
+def _reference_segments(refs: Sequence[Sequence[str | None]]) -> list[list[str | None]]:
+    """The references per segment (``refs`` is per stream), validated."""
+    if isinstance(refs, str):
+        raise InputError("hyps and refs must be sequences of strings, not one string")
+    streams = [list(s) for s in refs]
+    if not streams or any(isinstance(s, str) for s in refs):
+        raise InputError("references must be a non-empty sequence of reference streams")
+    for k, stream in enumerate(streams[1:], start=2):
+        if len(stream) != len(streams[0]):
+            raise InputError(
+                f"reference stream {k} has {len(stream)} segments, "
+                f"reference stream 1 has {len(streams[0])}"
+            )
+    per_seg = [list(seg) for seg in zip(*streams, strict=True)]
+    for i, seg in enumerate(per_seg):
+        if not all(r is None or isinstance(r, str) for r in seg):
+            raise InputError("every reference must be a string (or None for 'no reference')")
+        if all(r is None for r in seg):
+            raise InputError(f"segment {i + 1} has no reference")
+    return per_seg
+
+
+def _hypotheses(hyps: Sequence[str], n_segments: int) -> list[str]:
+    if isinstance(hyps, str):
+        raise InputError("hyps and refs must be sequences of strings, not one string")
+    hyp_list = list(hyps)
+    if len(hyp_list) != n_segments:
+        raise InputError(
+            f"reference stream 1 has {n_segments} segments, the hypotheses have {len(hyp_list)}"
+        )
+    if not all(isinstance(h, str) for h in hyp_list):
+        raise InputError("every hypothesis must be a string")
+    return hyp_list
+
+
+#: Below this many segments in a call, starting or feeding processes costs more than it saves.
+_PARALLEL_MIN_SEGMENTS = 2_000
+_pool: tuple[int, ProcessPoolExecutor] | None = None
+
+
+def _shared_pool(jobs: int) -> ProcessPoolExecutor:
+    """One process pool for the whole run (every system, metric pass and test set), not one per
+    call. The kernel is compiled or loaded first, so forked workers inherit it ready to run."""
+    global _pool
+    if _pool is None or _pool[0] != jobs:
+        if _pool is not None:
+            _pool[1].shutdown(wait=False, cancel_futures=True)
+        _jit_edits(np.zeros(1, dtype=np.int32), np.ones(1, dtype=np.int32))
+        _pool = (jobs, ProcessPoolExecutor(max_workers=jobs))
+    return _pool[1]
+
+
+def ter_stats_many(
+    systems: Sequence[Sequence[str]],
+    refs: Sequence[Sequence[str | None]],
+    *,
+    normalized: bool = False,
+    no_punct: bool = False,
+    asian_support: bool = False,
+    case_sensitive: bool = False,
+    jobs: int = 1,
+) -> list[np.ndarray]:
+    """:func:`ter_stats` of several systems against the same references.
+
+    With ``jobs > 1`` and enough segments, chunks of every system go to one shared pool of
+    ``jobs`` processes, so the work of all systems (not just one system's segments) is spread;
+    the arrays are identical either way.
+    """
+    per_seg = _reference_segments(refs)
+    hyp_lists = [_hypotheses(h, len(per_seg)) for h in systems]
+    flags = (normalized, no_punct, asian_support, case_sensitive)
+    n = len(per_seg)
+    if jobs <= 1 or n * len(hyp_lists) < _PARALLEL_MIN_SEGMENTS:
+        return [_chunk_stats(h, per_seg, flags) for h in hyp_lists]
+    # Many chunks balance uneven segment costs (long or shift-heavy lines dominate).
+    size = min(1_024, max(32, -(-n * len(hyp_lists) // (jobs * 16))))
+    bounds = [(a, min(n, a + size)) for a in range(0, n, size)]
+    pool = _shared_pool(jobs)
+    try:
+        futures = [
+            [pool.submit(_chunk_stats, h[a:b], per_seg[a:b], flags) for a, b in bounds]
+            for h in hyp_lists
+        ]
+        return [np.concatenate([f.result() for f in parts]) for parts in futures]
+    except BrokenProcessPool:
+        global _pool
+        _pool = None  # a worker died (killed, out of memory): the next call starts a new pool
+        raise
+
+
 def ter_stats(
     hyps: Sequence[str],
     refs: Sequence[Sequence[str | None]],
@@ -604,36 +695,15 @@ def ter_stats(
     reference stream ``k`` of segment ``i`` (``None`` = no such reference); the edits are the best
     over the references, the length their average. ``jobs > 1`` splits segments over processes.
     """
-    if isinstance(hyps, str) or isinstance(refs, str):
+    if isinstance(hyps, str):
         raise InputError("hyps and refs must be sequences of strings, not one string")
-    hyp_list = list(hyps)
-    streams = [list(s) for s in refs]
-    if not streams or any(isinstance(s, str) for s in refs):
-        raise InputError("references must be a non-empty sequence of reference streams")
-    for k, stream in enumerate(streams):
-        if len(stream) != len(hyp_list):
-            raise InputError(
-                f"reference stream {k + 1} has {len(stream)} segments, "
-                f"the hypotheses have {len(hyp_list)}"
-            )
-    if not all(isinstance(h, str) for h in hyp_list):
-        raise InputError("every hypothesis must be a string")
-    per_seg = [list(seg) for seg in zip(*streams, strict=True)]
-    for i, seg in enumerate(per_seg):
-        if not all(r is None or isinstance(r, str) for r in seg):
-            raise InputError("every reference must be a string (or None for 'no reference')")
-        if all(r is None for r in seg):
-            raise InputError(f"segment {i + 1} has no reference")
-    flags = (normalized, no_punct, asian_support, case_sensitive)
-    n = len(hyp_list)
-    if jobs <= 1 or n < 2:
-        return _chunk_stats(hyp_list, per_seg, flags)
-    # Many small chunks balance uneven segment costs (long or shift-heavy lines dominate).
-    n_chunks = min(n, jobs * 8)
-    bounds = [n * c // n_chunks for c in range(n_chunks + 1)]
-    with ProcessPoolExecutor(max_workers=min(jobs, n_chunks)) as pool:
-        futures = [
-            pool.submit(_chunk_stats, hyp_list[a:b], per_seg[a:b], flags)
-            for a, b in zip(bounds, bounds[1:], strict=False)
-        ]
-        return np.concatenate([f.result() for f in futures])
+    (out,) = ter_stats_many(
+        [hyps],
+        refs,
+        normalized=normalized,
+        no_punct=no_punct,
+        asian_support=asian_support,
+        case_sensitive=case_sensitive,
+        jobs=jobs,
+    )
+    return out

@@ -293,14 +293,29 @@ def test_average_reference_length_over_present_references() -> None:
     assert got[0, 1] == 3.0 and got[1, 1] == 2.0
 
 
-def test_jobs_equal_single_process() -> None:
+def test_jobs_spread_every_systems_segments_over_one_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    # why: a pool per system call left --jobs 2 no faster on 13 systems; chunks of all systems
+    # now go to one shared pool, and the rows must come back in each system's order.
+    monkeypatch.setattr(fastter, "_PARALLEL_MIN_SEGMENTS", 1)
     rng = random.Random(5)
     words = "the cat sat on a mat and the dog ate it".split()
-    refs = [" ".join(rng.choices(words, k=rng.randint(0, 25))) for _ in range(60)]
-    hyps = [" ".join(rng.sample(r.split(), len(r.split()))) for r in refs]
-    single = ter_stats(hyps, [refs])
-    assert np.array_equal(ter_stats(hyps, [refs], jobs=2), single)
-    assert np.array_equal(single, sacrebleu_ter(hyps, [refs]))
+    refs = [" ".join(rng.choices(words, k=rng.randint(0, 25))) for _ in range(70)]
+    systems = [[" ".join(rng.sample(r.split(), len(r.split()))) for r in refs] for _ in range(3)]
+    single = fastter.ter_stats_many(systems, [refs])
+    pools = []
+    original = fastter._shared_pool
+
+    def spy(jobs: int) -> object:
+        pools.append(original(jobs))
+        return pools[-1]
+
+    monkeypatch.setattr(fastter, "_shared_pool", spy)
+    parallel = fastter.ter_stats_many(systems, [refs], jobs=2)
+    assert ter_stats(systems[1], [refs], jobs=2).tolist() == parallel[1].tolist()
+    assert len(pools) == 2 and pools[0] is pools[1]  # one pool, reused by the next call
+    for got, hyps, one in zip(parallel, systems, single, strict=True):
+        assert np.array_equal(got, one)
+        assert np.array_equal(got, sacrebleu_ter(hyps, [refs]))
 
 
 def test_unreachable_cell_falls_back_to_sacrebleu(monkeypatch: pytest.MonkeyPatch) -> None:
