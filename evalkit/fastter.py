@@ -85,26 +85,36 @@ def _jit_windows(n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
 
 @njit(cache=True, nogil=True)
 def _jit_rows(
-    hyp: np.ndarray, ref: np.ndarray, dist: np.ndarray, lo: np.ndarray, hi: np.ndarray, start: int
+    words: np.ndarray,
+    ref: np.ndarray,
+    mat: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    start: int,
+    stop: int,
 ) -> None:
-    """Rows start+1..n of the full matrix ``dist`` (cells outside the beam stay _INF)."""
-    n = hyp.shape[0]
-    for i in range(start + 1, n + 1):
-        w = hyp[i - 1]
+    """Rows ``start+1..stop`` of the edit-distance matrix ``mat`` of ``words`` (row ``start``
+    given). Only cells inside the beam are written, so the others keep ``_INF``."""
+    for i in range(start + 1, stop + 1):
+        w = words[i - 1]
+        row = mat[i]
+        above = mat[i - 1]
+        j0 = lo[i]
         left = _INF
-        for j in range(lo[i], hi[i]):
-            if j == 0:
-                v = dist[i - 1, 0] + 1
-            else:
-                v = dist[i - 1, j - 1] + (1 if w != ref[j - 1] else 0)
-                up = dist[i - 1, j] + 1
-                if up < v:
-                    v = up
-                if left + 1 < v:
-                    v = left + 1
-                if v > _INF:
-                    v = _INF
-            dist[i, j] = v
+        if j0 == 0:  # column 0: deletions only
+            left = above[0] + 1
+            row[0] = left
+            j0 = 1
+        for j in range(j0, hi[i]):
+            v = above[j - 1] + (1 if w != ref[j - 1] else 0)
+            up = above[j] + 1
+            if up < v:
+                v = up
+            if left + 1 < v:
+                v = left + 1
+            if v > _INF:
+                v = _INF
+            row[j] = v
             left = v
 
 
@@ -145,50 +155,22 @@ def _jit_final(
     ref: np.ndarray,
     dist: np.ndarray,
     back: np.ndarray,
+    work: np.ndarray,
     lo: np.ndarray,
     hi: np.ndarray,
     start: int,
     stop: int,
-    prev: np.ndarray,
-    cur: np.ndarray,
 ) -> int:
     """``D[n][m]`` of ``words``, which equals the hypothesis of ``dist`` and ``back`` outside
-    ``[start, stop)``: rows ``start+1..stop`` on two rolling rows, then the join with ``back``."""
+    ``[start, stop)``: rows ``start+1..stop`` in ``work``, then the join with ``back``."""
     n = words.shape[0]
-    m = ref.shape[0]
     if start >= n:
-        return dist[n, m]
-    plo = lo[start]
-    phi = hi[start]
-    for j in range(plo, phi):
-        prev[j] = dist[start, j]
-    for i in range(start + 1, stop + 1):
-        w = words[i - 1]
-        left = _INF
-        a = lo[i]
-        b = hi[i]
-        for j in range(a, b):
-            if j == 0:
-                v = prev[0] + 1
-            else:
-                v = prev[j - 1] if plo <= j - 1 < phi else _INF
-                v += 1 if w != ref[j - 1] else 0
-                if j < phi:
-                    up = prev[j] + 1
-                    if up < v:
-                        v = up
-                if left + 1 < v:
-                    v = left + 1
-                if v > _INF:
-                    v = _INF
-            cur[j] = v
-            left = v
-        prev, cur = cur, prev
-        plo = a
-        phi = b
+        return dist[n, ref.shape[0]]
+    work[start, lo[start] : hi[start]] = dist[start, lo[start] : hi[start]]
+    _jit_rows(words, ref, work, lo, hi, start, stop)
     best = _INF
-    for j in range(plo, phi):
-        v = prev[j] + back[stop, j]
+    for j in range(lo[stop], hi[stop]):
+        v = work[stop, j] + back[stop, j]
         if v < best:
             best = v
     return best
@@ -344,12 +326,11 @@ def _jit_edits(hyp: np.ndarray, ref: np.ndarray) -> int:
     dist = np.full((n + 1, m + 1), _INF, np.int32)
     for j in range(m + 1):
         dist[0, j] = j
-    _jit_rows(hyp, ref, dist, lo, hi, 0)
+    _jit_rows(hyp, ref, dist, lo, hi, 0, n)
     back = np.full((n + 1, m + 1), _INF, np.int32)
+    work = np.full((n + 1, m + 1), _INF, np.int32)  # candidates' rows (same beam cells)
     words = hyp.copy()
     shifted = hyp.copy()  # kept equal to words outside the candidate being scored
-    prev = np.empty(m + 1, np.int32)
-    cur = np.empty(m + 1, np.int32)
     ops = np.empty(n + m, np.int8)
     align = np.empty(m, np.int64)
     hyp_cum = np.zeros(n + 1, np.int64)
@@ -385,7 +366,7 @@ def _jit_edits(hyp: np.ndarray, ref: np.ndarray) -> int:
                 first += 1
             if first == hi_c:
                 first = n
-            delta = pre - _jit_final(shifted, ref, dist, back, lo, hi, first, hi_c, prev, cur)
+            delta = pre - _jit_final(shifted, ref, dist, back, work, lo, hi, first, hi_c)
             shifted[lo_c:hi_c] = words[lo_c:hi_c]  # back to the current hypothesis
             # sacrebleu keeps the first maximum of (delta, length, -start_h, -idx); equal keys
             # are equal shifts
@@ -412,7 +393,7 @@ def _jit_edits(hyp: np.ndarray, ref: np.ndarray) -> int:
         lo_c, hi_c = _jit_shift(words, best_sh, best_len, best_idx, shifted)
         words[lo_c:hi_c] = shifted[lo_c:hi_c]
         # rows before the first changed word are unchanged: recompute only the rest
-        _jit_rows(words, ref, dist, lo, hi, best_first)
+        _jit_rows(words, ref, dist, lo, hi, best_first, n)
     final = dist[n, m]
     if final >= _INF:
         return -1
