@@ -159,15 +159,19 @@ def _jit_final(
     lo: np.ndarray,
     hi: np.ndarray,
     start: int,
+    ready: int,
     stop: int,
 ) -> int:
     """``D[n][m]`` of ``words``, which equals the hypothesis of ``dist`` and ``back`` outside
-    ``[start, stop)``: rows ``start+1..stop`` in ``work``, then the join with ``back``."""
+    ``[start, stop)``: rows ``start+1..stop`` in ``work``, then the join with ``back``. Rows up to
+    ``ready`` (> ``start``) are already in ``work`` (the previous candidate's, same words)."""
     n = words.shape[0]
     if start >= n:
         return dist[n, ref.shape[0]]
-    work[start, lo[start] : hi[start]] = dist[start, lo[start] : hi[start]]
-    _jit_rows(words, ref, work, lo, hi, start, stop)
+    if ready <= start:
+        ready = start
+        work[start, lo[start] : hi[start]] = dist[start, lo[start] : hi[start]]
+    _jit_rows(words, ref, work, lo, hi, ready, stop)
     best = _INF
     for j in range(lo[stop], hi[stop]):
         v = work[stop, j] + back[stop, j]
@@ -331,6 +335,7 @@ def _jit_edits(hyp: np.ndarray, ref: np.ndarray) -> int:
     work = np.full((n + 1, m + 1), _INF, np.int32)  # candidates' rows (same beam cells)
     words = hyp.copy()
     shifted = hyp.copy()  # kept equal to words outside the candidate being scored
+    earlier = hyp.copy()  # the previous candidate's words over [its first, its stop)
     ops = np.empty(n + m, np.int8)
     align = np.empty(m, np.int64)
     hyp_cum = np.zeros(n + 1, np.int64)
@@ -356,6 +361,8 @@ def _jit_edits(hyp: np.ndarray, ref: np.ndarray) -> int:
         best_sh = 0
         best_idx = 0
         best_first = 0
+        prev_first = -1  # the previous scored candidate's rows first..prev_stop are in work
+        prev_stop = -1
         for c in range(n_cand):
             s = cand[c, 0]
             ln = cand[c, 1]
@@ -366,7 +373,17 @@ def _jit_edits(hyp: np.ndarray, ref: np.ndarray) -> int:
                 first += 1
             if first == hi_c:
                 first = n
-            delta = pre - _jit_final(shifted, ref, dist, back, work, lo, hi, first, hi_c)
+            ready = -1
+            if first < n:
+                if first == prev_first:  # consecutive targets of one block share rows
+                    ready = first
+                    while ready < min(prev_stop, hi_c) and shifted[ready] == earlier[ready]:
+                        ready += 1
+                earlier[first:hi_c] = shifted[first:hi_c]
+                prev_first = first
+                prev_stop = hi_c
+            final = _jit_final(shifted, ref, dist, back, work, lo, hi, first, ready, hi_c)
+            delta = pre - final
             shifted[lo_c:hi_c] = words[lo_c:hi_c]  # back to the current hypothesis
             # sacrebleu keeps the first maximum of (delta, length, -start_h, -idx); equal keys
             # are equal shifts

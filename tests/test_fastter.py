@@ -280,6 +280,20 @@ def test_many_random_segment_pairs_match_sacrebleu(lang: str) -> None:
     assert np.array_equal(ter_stats(hyps, [refs], **flags), expected)
 
 
+def test_repetitive_lines_where_neighbouring_candidates_share_rows() -> None:
+    """Two- and three-word vocabularies: consecutive candidate shifts often spell the same words
+    far past their own span, where the compiled kernel reuses the previous candidate's rows."""
+    rng = random.Random(2026)
+    hyps, refs = [], []
+    for _ in range(60):
+        vocab = rng.choice(("ab", "abc", "aab"))
+        ref = rng.choices(vocab, k=rng.randint(4, 45))
+        hyp = _moved(rng, ref, vocab)
+        hyps.append(" ".join(hyp))
+        refs.append(" ".join(ref))
+    assert_exact(hyps, [refs])
+
+
 def test_references_are_preprocessed_twice_like_sacrebleu() -> None:
     """Tercom normalisation is not idempotent; sacrebleu tokenizes references twice."""
     got = assert_exact(["l's,", "a's，.a,"], [["l's,", "a's，.a,"]], normalized=True)
