@@ -109,6 +109,26 @@ def _ter_jobs_rows(per_system_sb: float, repeat: int, rows: list) -> None:
     rows.append((f"TER en-zh, {len(systems)} systems, --jobs 1", t1, est, "est.", None))
     rows.append((f"TER en-zh, {len(systems)} systems, --jobs 2", t2, est, "est.", None))
     rows.append(("  --jobs 2 speed-up (right: --jobs 1)", t2, t1, "jobs 1", 1.7))
+    code = (
+        "import sys, time; from pathlib import Path; from evalkit import fastter; "
+        "ref = Path(sys.argv[1]).read_text().splitlines(); "
+        "hyps = [Path(p).read_text().splitlines() for p in sys.argv[3:]]; "
+        "fl = dict(normalized=True, asian_support=True); "
+        "fastter.ter_stats_many([hyps[0][:50]], [ref[:50]], **fl); "
+        "t = time.perf_counter(); "
+        "fastter.ter_stats_many(hyps, [ref], jobs=int(sys.argv[2]), **fl); "
+        "print(time.perf_counter() - t)"
+    )
+    inner = {}
+    for jobs in (1, 2):
+        runs = [
+            _run([sys.executable, "-c", code, str(ref), str(jobs), *map(str, systems)], _env())[1]
+            for _ in range(repeat)
+        ]
+        inner[jobs] = statistics.median(float(r) for r in runs)
+    rows.append(
+        ("  TER extraction alone (in process), --jobs 2 vs 1", inner[2], inner[1], "jobs 1", 1.7)
+    )
 
 
 def _sacrebleu_paired(pair: str, repeat: int) -> float:

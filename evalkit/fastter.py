@@ -5,24 +5,22 @@ beam-restricted edit distance with an op trace, derives an alignment from the tr
 every admissible block shift by another beam edit distance, and applies the best one. All of it
 runs cell by cell in Python. This module keeps the search *identical* (same candidate order,
 filters, de-duplication, candidate cap, ranking tuple and backtrace tie preference) and changes
-only how the numbers are obtained. Two kernels do it, proven identical to sacrebleu by the same
-tests:
+only how the numbers are obtained, in one compiled (numba) function per segment, cached on disk
+next to this module:
 
-* the compiled one (numba, cached on disk next to this file) runs the whole search per segment.
-  A candidate shift changes only ``words[lo:hi]``, and every path of the edit-distance grid
+* a candidate shift changes only ``words[lo:hi]``, and every path of the edit-distance grid
   crosses row ``hi``, so its distance is ``min_j(D[hi, j] + back[hi, j])``, where ``back`` (the
   cheapest in-beam path from a cell to the end, computed once per round for the current
   hypothesis) replaces every row after ``hi``; rows before the first changed word are the current
-  hypothesis' own. The work per candidate is the shifted span only.
-* without numba, a numpy one: edit-distance rows are vectors restricted to sacrebleu's beam,
-  stored as ``D[i][j] - i - j`` so that insertion within a row is a prefix-minimum scan
-  (``np.minimum.accumulate``); all shift candidates of a round are evaluated together as one
-  ``(candidates, window)`` array, each from the current hypothesis' row where it first differs.
-
-Both recover the op trace from the value matrix with sacrebleu's preference (sub/no-op, then
-deletion, then insertion: a later op only replaces a strictly larger cost), recompute only the
-rows from the first moved word after a shift, and only count (never score) the round that hits
-the 1000-candidate cap, which sacrebleu discards.
+  hypothesis' own, and consecutive candidates with the same first changed word share the rows
+  where they spell the same words. The work per candidate is its shifted span at most;
+* the op trace is recovered from the value matrix with sacrebleu's preference (sub/no-op, then
+  deletion, then insertion: a later op only replaces a strictly larger cost);
+* after a shift only the rows from the first moved word on are recomputed;
+* the round that hits the 1000-candidate cap is discarded by sacrebleu, so its candidates are
+  only counted, never scored;
+* the tokenizer is sacrebleu's ``TercomTokenizer`` with its one-character regular expressions
+  replaced by translation tables (string for string the same).
 
 Segments are independent, so ``jobs > 1`` splits them over processes.
 """
@@ -421,7 +419,7 @@ class _UnreachableError(Exception):
     """A cell sacrebleu would leave undefined; the caller falls back to sacrebleu."""
 
 
-def _edits(hyp: list[int], ref: list[int], vocab: int) -> int:
+def _edits(hyp: list[int], ref: list[int]) -> int:
     """sacrebleu's ``translation_edit_rate(hyp, ref)[0]`` on integer word ids."""
     if not ref:
         return len(hyp)
@@ -441,10 +439,10 @@ def _segment_row(hyp_words: list[str], refs_words: list[list[str]]) -> tuple[int
     best = int(1e16)
     total_len = 0
     for words_ref in refs_words:
-        # words absent from the hypothesis never match; one shared id keeps the table small
+        # words absent from the hypothesis never match: one shared id for them all
         ref = [vocab.get(w, n_hyp_vocab) for w in words_ref]
         try:
-            edits = _edits(hyp, ref, n_hyp_vocab + 1)
+            edits = _edits(hyp, ref)
         except _UnreachableError:
             edits = lib_ter.translation_edit_rate(hyp_words, words_ref)[0]
         total_len += len(words_ref)
