@@ -9,6 +9,7 @@ sacrebleu's double preprocessing of references.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import random
 
@@ -16,8 +17,9 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sacrebleu.metrics import TER
+from sacrebleu.metrics import TER, lib_ter
 from sacrebleu.metrics.lib_ter import BeamEditDistance
+from sacrebleu.tokenizers.tokenizer_ter import TercomTokenizer
 
 from evalkit import fastter
 from evalkit.errors import InputError
@@ -200,14 +202,14 @@ def test_widened_beam_for_extreme_length_ratios() -> None:
 def test_candidate_cap_discards_the_last_round(monkeypatch: pytest.MonkeyPatch) -> None:
     """Long lines over three words reach sacrebleu's 1000 evaluated shift candidates."""
     capped = []
-    original = fastter._candidates
+    original = lib_ter._shift
 
-    def spy(*args: object) -> object:
+    def spy(*args: object) -> tuple:
         out = original(*args)
-        capped.append(out is None)
+        capped.append(out[2] >= lib_ter._MAX_SHIFT_CANDIDATES)
         return out
 
-    monkeypatch.setattr(fastter, "_candidates", spy)
+    monkeypatch.setattr(lib_ter, "_shift", spy)
     rng = random.Random(1)
     ref = " ".join(rng.choices("abc", k=60))
     hyp = " ".join(rng.choices("abc", k=60))
@@ -232,6 +234,66 @@ def test_long_chinese_lines() -> None:
     assert_exact(hyps, [refs], normalized=True, asian_support=True)
 
 
+def _moved(rng: random.Random, tokens: list[str], vocab: str | list[str]) -> list[str]:
+    """``tokens`` after block moves of up to 12 tokens (up to 60 positions), drops and swaps."""
+    out = list(tokens)
+    for _ in range(rng.randint(0, 6)):
+        roll = rng.random()
+        if roll < 0.5 and len(out) > 2:
+            a = rng.randrange(len(out))
+            block = out[a : a + rng.randint(1, 12)]
+            del out[a : a + len(block)]
+            b = min(len(out), max(0, a + rng.randint(-60, 60)))
+            out[b:b] = block
+        elif roll < 0.7 and out:
+            del out[rng.randrange(len(out))]
+        elif roll < 0.85:
+            out.insert(rng.randint(0, len(out)), rng.choice(vocab))
+        elif out:
+            out[rng.randrange(len(out))] = rng.choice(vocab)
+    return out
+
+
+@functools.cache
+def _random_pairs(lang: str) -> tuple[list[str], list[str], dict, np.ndarray]:
+    """Seeded pairs and sacrebleu's rows for them, computed once for both kernels."""
+    rng = random.Random(14 if lang == "en" else 41)
+    vocab = "的是了在中国人工智能模型开源芯片这个发布，。“”" if lang == "zh" else _EN_VOCAB
+    joiner = "" if lang == "zh" else " "
+    hyps, refs = [], []
+    for _ in range(80):
+        ref = rng.choices(vocab, k=rng.randint(5, 90))
+        hyp = _moved(rng, ref, vocab)
+        if rng.random() < 0.15:  # far shorter or longer hypotheses: skewed beams
+            hyp = hyp[: len(hyp) // 3] if rng.random() < 0.5 else hyp + hyp[:10]
+        hyps.append(joiner.join(hyp))
+        refs.append(joiner.join(ref))
+    flags = {"normalized": True, "asian_support": True} if lang == "zh" else {}
+    return hyps, refs, flags, sacrebleu_ter(hyps, [refs], **flags)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_many_random_segment_pairs_match_sacrebleu(lang: str) -> None:
+    """Pairs of realistic length and length ratio: shifts that cross the beam's edge and the
+    row where a candidate rejoins the current hypothesis (where the compiled kernel joins)."""
+    hyps, refs, flags, expected = _random_pairs(lang)
+    assert np.array_equal(ter_stats(hyps, [refs], **flags), expected)
+
+
+def test_repetitive_lines_where_neighbouring_candidates_share_rows() -> None:
+    """Two- and three-word vocabularies: consecutive candidate shifts often spell the same words
+    far past their own span, where the compiled kernel reuses the previous candidate's rows."""
+    rng = random.Random(2026)
+    hyps, refs = [], []
+    for _ in range(60):
+        vocab = rng.choice(("ab", "abc", "aab"))
+        ref = rng.choices(vocab, k=rng.randint(4, 45))
+        hyp = _moved(rng, ref, vocab)
+        hyps.append(" ".join(hyp))
+        refs.append(" ".join(ref))
+    assert_exact(hyps, [refs])
+
+
 def test_references_are_preprocessed_twice_like_sacrebleu() -> None:
     """Tercom normalisation is not idempotent; sacrebleu tokenizes references twice."""
     got = assert_exact(["l's,", "a's，.a,"], [["l's,", "a's，.a,"]], normalized=True)
@@ -245,14 +307,29 @@ def test_average_reference_length_over_present_references() -> None:
     assert got[0, 1] == 3.0 and got[1, 1] == 2.0
 
 
-def test_jobs_equal_single_process() -> None:
+def test_jobs_spread_every_systems_segments_over_one_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    # why: a pool per system call left --jobs 2 no faster on 13 systems; chunks of all systems
+    # now go to one shared pool, and the rows must come back in each system's order.
+    monkeypatch.setattr(fastter, "_PARALLEL_MIN_SEGMENTS", 1)
     rng = random.Random(5)
     words = "the cat sat on a mat and the dog ate it".split()
-    refs = [" ".join(rng.choices(words, k=rng.randint(0, 25))) for _ in range(60)]
-    hyps = [" ".join(rng.sample(r.split(), len(r.split()))) for r in refs]
-    single = ter_stats(hyps, [refs])
-    assert np.array_equal(ter_stats(hyps, [refs], jobs=2), single)
-    assert np.array_equal(single, sacrebleu_ter(hyps, [refs]))
+    refs = [" ".join(rng.choices(words, k=rng.randint(0, 25))) for _ in range(70)]
+    systems = [[" ".join(rng.sample(r.split(), len(r.split()))) for r in refs] for _ in range(3)]
+    single = fastter.ter_stats_many(systems, [refs])
+    pools = []
+    original = fastter._shared_pool
+
+    def spy(jobs: int) -> object:
+        pools.append(original(jobs))
+        return pools[-1]
+
+    monkeypatch.setattr(fastter, "_shared_pool", spy)
+    parallel = fastter.ter_stats_many(systems, [refs], jobs=2)
+    assert ter_stats(systems[1], [refs], jobs=2).tolist() == parallel[1].tolist()
+    assert len(pools) == 2 and pools[0] is pools[1]  # one pool, reused by the next call
+    for got, hyps, one in zip(parallel, systems, single, strict=True):
+        assert np.array_equal(got, one)
+        assert np.array_equal(got, sacrebleu_ter(hyps, [refs]))
 
 
 def test_unreachable_cell_falls_back_to_sacrebleu(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -277,3 +354,41 @@ def test_input_validation() -> None:
     with pytest.raises(InputError):
         ter_stats([None], [["a"]])  # type: ignore[list-item]
     assert ter_stats([], [[]]).shape == (0, 2)
+
+
+# --- the tokenizer ------------------------------------------------------------------------------
+
+#: Characters around every boundary the tokenizer cares about, plus text that exercises the
+#: context-dependent steps (possessives, digits next to periods, commas and dashes, entities).
+_TOKENIZER_ALPHABET = (
+    "aZs's9.,-\n&;quotamplgt '\"/:@[`{~!?()"
+    + "".join(chr(c) for c in range(0x2E7E, 0x2F02))
+    + "".join(chr(c) for c in range(0x2FFE, 0x3022))
+    + "".join(chr(c) for c in (0x303F, 0x3040, 0x309F, 0x30A0, 0x30FB, 0x30FF, 0x31BF, 0x31C0))
+    + "".join(chr(c) for c in (0x31EF, 0x31F0, 0x31FF, 0x3200, 0x33FF, 0x3400, 0x3F22, 0x3F23))
+    + "".join(chr(c) for c in (0x4DBF, 0x4DC0, 0x4DFF, 0x4E00, 0x9FFF, 0xA000, 0xF8FF, 0xF900))
+    + "".join(chr(c) for c in (0xFAFF, 0xFB00, 0xFE2F, 0xFE30, 0xFE4F, 0xFE50, 0xFF00))
+    + "".join(chr(c) for c in range(0xFF01, 0xFF12))
+    + "".join(chr(c) for c in range(0xFF18, 0xFF21))
+    + "".join(chr(c) for c in range(0xFF5F, 0xFF67))
+    + "ÀÉ"
+)
+
+
+@pytest.mark.parametrize("flags", ALL_FLAGS, ids=lambda f: "".join(str(int(v)) for v in f.values()))
+def test_tokenizer_pads_and_removes_exactly_sacrebleus_characters(flags: dict) -> None:
+    """Every code point, alone and between letters, tokenizes as sacrebleu's TercomTokenizer."""
+    ours = fastter._tokenizer(tuple(flags[k] for k in FLAG_NAMES))
+    theirs = TercomTokenizer(**flags)
+    for start in range(0, 0x30000, 4096):
+        chars = [chr(c) for c in range(start, start + 4096) if not 0xD800 <= c < 0xE000]
+        for text in ("".join(chars), "x".join(chars), " ".join(chars)):
+            assert ours(text) == theirs(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(_TOKENIZER_ALPHABET, max_size=40), flags=st.sampled_from(ALL_FLAGS))
+def test_tokenizer_matches_sacrebleu_on_random_text(text: str, flags: dict) -> None:
+    ours = fastter._tokenizer(tuple(flags[k] for k in FLAG_NAMES))
+    assert ours(text) == TercomTokenizer(**flags)(text)
+    assert ours(ours(text)) == TercomTokenizer(**flags)(TercomTokenizer(**flags)(text))
