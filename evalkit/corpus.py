@@ -88,21 +88,27 @@ def parse_system_arg(arg: str) -> tuple[str, str]:
     """Split a ``NAME=PATH`` or ``PATH`` command-line argument into (name, path).
 
     A bare path is named after its file name without the extension (and without a compression
-    suffix; an XML ``#sys:NAME`` is named NAME). A '/' before the first
-    '=' means the '=' belongs to a path (``runs/lr=0.1/out.zh``, ``./a=b.zh``): a NAME never
-    contains '/'.
+    suffix; an XML ``#sys:NAME`` is named NAME). The '=' belongs to a path, not a NAME=PATH
+    split, when a '/' comes before it (``runs/lr=0.1/out.zh``: a NAME never contains '/'), when
+    the whole argument names an existing file (``lr=0.1.zh``), or when the text before it is not
+    a valid NAME and the argument is not a malformed NAME=PATH (then it is read as a file).
     """
-    head = arg.partition("=")[0]
-    if "=" in arg and "/" not in head and os.sep not in head:
-        name, _, path = arg.partition("=")
-        if not name or not path or not _NAME_RE.match(name):
-            raise ConfigError(
-                f"malformed system argument {arg!r}: expected NAME=PATH with NAME made of "
-                "letters, digits, '_', '-', '.', '+'"
-            )
-        return name, path
+    head, _, path = arg.partition("=")
+    if "=" in arg and "/" not in head and os.sep not in head and not _names_a_file(arg):
+        if head and path and _NAME_RE.match(head):
+            return head, path
+        raise ConfigError(
+            f"malformed system argument {arg!r}: no file of that name, and not NAME=PATH with "
+            "NAME made of letters, digits, '_', '-', '.', '+'"
+        )
     name = parse_spec(arg).stem  # sysA.zh.gz, sysA.jsonl#translation → sysA; test.xml#sys:B → B
     return name or arg, arg
+
+
+def _names_a_file(arg: str) -> bool:
+    """Whether ``arg`` (or its part before a ``#selector``) is an existing path: a file name
+    may contain '=', and an existing file wins over a NAME=PATH reading of its name."""
+    return os.path.lexists(arg) or ("#" in arg and os.path.lexists(arg.rpartition("#")[0]))
 
 
 Input = str | os.PathLike[str] | InputFile
