@@ -189,6 +189,21 @@ def _stats_flags(func: F) -> F:
 
 _FORMAT = click.Choice(["table", "json", "csv", "markdown"])
 
+
+def _sort_option(default: str | None) -> Callable[[F], F]:
+    """``--sort`` of score, run and report: the leaderboards' order (evalkit.ordering)."""
+    return click.option(
+        "--sort",
+        default=default,
+        show_default=default is not None,
+        metavar="input|score|METRIC",
+        help="Leaderboard order (table, Markdown, HTML): input order, or the baseline first and "
+        "the others best first by the first metric (score) or by the metric named"
+        + ("" if default else " [default: the suite's sort, else score]")
+        + "; JSON and CSV keep the input order.",
+    )
+
+
 #: The optional suite of run, translate, gate and baseline; the default is suite.DEFAULT_SUITE,
 #: spelled out because importing evalkit.suite here would load the scorers for ``--help``.
 _suite_argument = click.argument(

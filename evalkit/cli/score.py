@@ -24,6 +24,7 @@ from ._common import (
     _handle_errors,
     _progress,
     _refuse_output_onto_input,
+    _sort_option,
     _stats_flags,
     _stats_options,
     _stdout_is_tty,
@@ -46,6 +47,7 @@ _NOT_IN_DOCUMENT = frozenset(
         "scheduler",
         "scheduler_timeout",
         "max_segment_chars",  # inputs are read with it before the key: a hit met it too
+        "sort",
     }
 )
 
@@ -121,6 +123,7 @@ _NOT_IN_DOCUMENT = frozenset(
     metavar="PATH.html",
     help="Also write the HTML report here ('-': standard output).",
 )
+@_sort_option("score")
 @_stats_flags
 @click.option(
     "--engine",
@@ -189,6 +192,7 @@ def score(
     fmt: str,
     output: str | None,
     report_path: str | None,
+    sort: str,
     bootstrap: int | None,
     confidence: float | None,
     paired: str | None,
@@ -240,9 +244,11 @@ def score(
         from ..cache import StatsCache
         from ..corpus import load_testset
         from ..evaluation import StatsOptions, evaluate
+        from ..ordering import check_sort
         from ..plugins import declared_metrics
 
         names = declared_metrics(metrics, metric_commands, cache_dir)
+        check_sort(sort, [m if isinstance(m, str) else m.name for m in names])
         if streaming and any(not isinstance(m, str) for m in names):
             raise EvalkitError(
                 "--metric-command metrics need the segments in memory; add --no-stream"
@@ -300,12 +306,16 @@ def score(
 
         to_terminal = _stdout_is_tty() and output in (None, "-")
         rendered = render(
-            results, fmt, color=to_terminal, width=_table_width() if to_terminal else None
+            results,
+            fmt,
+            color=to_terminal,
+            width=_table_width() if to_terminal else None,
+            sort=sort,
         )
     if report_path:
         from ..report import render_report
 
-        _emit(render_report(results), report_path)
+        _emit(render_report(results, sort=sort), report_path)
     _emit(rendered, output)
 
 
