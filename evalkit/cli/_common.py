@@ -137,8 +137,19 @@ def _stats_options(
     return StatsOptions(bootstrap, paired, False, seed, confidence)
 
 
+def _cache_option(more: str) -> Callable[[F], F]:
+    """``--cache DIR``; ``more`` says what else this command does with it (its own help, so
+    ``run --help`` does not describe what only ``score`` does)."""
+    return click.option(
+        "--cache",
+        "cache_dir",
+        metavar="DIR",
+        help="Reuse per-segment statistics stored here (content-addressed)" + more,
+    )
+
+
 def _stats_flags(func: F) -> F:
-    """Flags shared by score and run: bootstrap CIs, paired tests, seed, statistics cache."""
+    """Flags shared by score and run: bootstrap CIs, paired tests, seed."""
     options = [
         click.option(
             "--bootstrap",
@@ -173,13 +184,6 @@ def _stats_flags(func: F) -> F:
             type=click.IntRange(min=0),
             default=None,
             help="Seed for resampling [default: 12345, as sacrebleu].",
-        ),
-        click.option(
-            "--cache",
-            "cache_dir",
-            metavar="DIR",
-            help="Reuse per-segment statistics stored here (content-addressed); `score` also "
-            "reuses the whole results of an identical run (same code, options, input bytes).",
         ),
     ]
     for option in reversed(options):

@@ -19,6 +19,7 @@ import click
 
 from ._common import (
     _FORMAT,
+    _cache_option,
     _emit,
     _handle_errors,
     _progress,
@@ -61,6 +62,7 @@ from .score import _score_streamed, _warn_lang, _warn_settings
 )
 @_sort_option(None)
 @_stats_flags
+@_cache_option(" [default: .cache/ in the output folder].")
 @_handle_errors
 def run(
     suite_path: str,

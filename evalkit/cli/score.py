@@ -20,6 +20,7 @@ from .._io import DEFAULT_MAX_SEGMENT_CHARS
 from ..errors import EvalkitError
 from ._common import (
     _FORMAT,
+    _cache_option,
     _emit,
     _handle_errors,
     _progress,
@@ -125,6 +126,9 @@ _NOT_IN_DOCUMENT = frozenset(
 )
 @_sort_option("score")
 @_stats_flags
+@_cache_option(
+    "; also reuses the whole results of an identical run (same code, options, input bytes)."
+)
 @click.option(
     "--engine",
     type=click.Choice(["auto", "fast", "sacrebleu", "dask"]),
