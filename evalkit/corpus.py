@@ -11,12 +11,20 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ._io import DEFAULT_MAX_SEGMENT_CHARS, InputFile, read_input
-from .errors import ConfigError, InputError
+from .errors import ConfigError, EvalkitError, InputError
 from .formats import parse_spec
 
-__all__ = ["TestSet", "detect_lang", "lang_mismatch", "load_testset", "parse_system_arg"]
+__all__ = [
+    "TestSet",
+    "default_testset_name",
+    "detect_lang",
+    "lang_mismatch",
+    "load_testset",
+    "parse_system_arg",
+]
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+\-]*$")
 _CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -111,6 +119,27 @@ def _names_a_file(arg: str) -> bool:
     return os.path.lexists(arg) or ("#" in arg and os.path.lexists(arg.rpartition("#")[0]))
 
 
+#: Reference file names that say nothing about the test set (WMT's ``en-zh/ref.zh``): the
+#: folder they sit in names it instead.
+_GENERIC_STEMS = frozenset({"ref", "refs", "reference", "references", "target", "tgt", "gold"})
+
+
+def default_testset_name(reference: str) -> str:
+    """A test set's name when none is given: the first reference's file name without its
+    language, format and compression suffixes (``newstest.zh.gz`` → ``newstest``), or its
+    folder's name when that file name is generic (``wmt22/en-zh/ref.zh`` → ``en-zh``)."""
+    try:
+        stem = parse_spec(reference).stem or Path(reference).stem
+    except EvalkitError:
+        stem = Path(reference).stem
+    if stem.lower() in _GENERIC_STEMS:
+        where = urlsplit(reference).path if "://" in reference else reference
+        folder = Path(where).parent.name  # as given: a bare ``ref.zh`` keeps its stem
+        if folder:
+            return folder
+    return stem
+
+
 Input = str | os.PathLike[str] | InputFile
 """A file to read, or one already read once (:class:`evalkit._io.InputFile`)."""
 
@@ -159,7 +188,7 @@ def load_testset(
 
     lang = _check_target(lang or detect_lang(ref_streams[0]), baseline, hyps)
     return TestSet(
-        name=name or Path(first).stem,
+        name=name or default_testset_name(first),
         lang=lang,
         refs=tuple(ref_streams),
         systems=hyps,

@@ -181,7 +181,7 @@ def test_page_loads_offline_quietly_and_screenshots(
     page: tuple[Any, Watch], report: Path, tmp_path: Path
 ) -> None:
     pg, watch = page
-    assert pg.title() == "evalkit report"
+    assert pg.title() == "browser: zh target, 40 segments"  # what was scored, not "evalkit report"
     assert pg.locator("figure svg").count() == 3
     assert pg.locator("li.seg").count() == 25
     shot = tmp_path / "report.png"

@@ -41,6 +41,7 @@ _NOT_IN_DOCUMENT = frozenset(
         "fmt",
         "output",
         "report_path",
+        "title",
         "cache_dir",
         "jobs",
         "stream",
@@ -69,6 +70,17 @@ _NOT_IN_DOCUMENT = frozenset(
     "(e.g. wmt22:en-zh); never downloads.",
 )
 @click.option("--src", "source", metavar="SRC", help="Source file (shown in reports).")
+@click.option(
+    "--name",
+    metavar="NAME",
+    help="Test set name in every output [default: the reference's file name (newstest.zh → "
+    "newstest), or its folder's for a generic one (wmt22/en-zh/ref.zh → en-zh)].",
+)
+@click.option(
+    "--title",
+    metavar="TEXT",
+    help="Title of the --report page [default: the test set's name, target language and size].",
+)
 @click.option(
     "--lang",
     type=click.Choice(["zh", "en"]),
@@ -185,6 +197,8 @@ def score(
     refs: tuple[str, ...],
     testset: str | None,
     source: str | None,
+    name: str | None,
+    title: str | None,
     lang: str | None,
     metrics: str,
     metric_commands: tuple[str, ...],
@@ -283,6 +297,7 @@ def score(
                 lang=lang,
                 sources=source,
                 baseline=baseline,
+                name=name,
                 chunk_size=chunk_size,
                 scheduler=scheduler,
                 timeout=scheduler_timeout,
@@ -296,6 +311,7 @@ def score(
                 sources=inputs[source] if source else None,
                 lang=lang,
                 baseline=baseline,
+                name=name,
             )
             if lang:
                 _warn_lang(refs[0], ts.refs[0], lang)
@@ -319,7 +335,7 @@ def score(
     if report_path:
         from ..report import render_report
 
-        _emit(render_report(results, sort=sort), report_path)
+        _emit(render_report(results, title=title, sort=sort), report_path)
     _emit(rendered, output)
 
 
