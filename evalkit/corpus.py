@@ -11,12 +11,20 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ._io import DEFAULT_MAX_SEGMENT_CHARS, InputFile, read_input
-from .errors import ConfigError, InputError
+from .errors import ConfigError, EvalkitError, InputError
 from .formats import parse_spec
 
-__all__ = ["TestSet", "detect_lang", "lang_mismatch", "load_testset", "parse_system_arg"]
+__all__ = [
+    "TestSet",
+    "default_testset_name",
+    "detect_lang",
+    "lang_mismatch",
+    "load_testset",
+    "parse_system_arg",
+]
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+\-]*$")
 _CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -88,21 +96,48 @@ def parse_system_arg(arg: str) -> tuple[str, str]:
     """Split a ``NAME=PATH`` or ``PATH`` command-line argument into (name, path).
 
     A bare path is named after its file name without the extension (and without a compression
-    suffix; an XML ``#sys:NAME`` is named NAME). A '/' before the first
-    '=' means the '=' belongs to a path (``runs/lr=0.1/out.zh``, ``./a=b.zh``): a NAME never
-    contains '/'.
+    suffix; an XML ``#sys:NAME`` is named NAME). The '=' belongs to a path, not a NAME=PATH
+    split, when a '/' comes before it (``runs/lr=0.1/out.zh``: a NAME never contains '/'), when
+    the whole argument names an existing file (``lr=0.1.zh``), or when the text before it is not
+    a valid NAME and the argument is not a malformed NAME=PATH (then it is read as a file).
     """
-    head = arg.partition("=")[0]
-    if "=" in arg and "/" not in head and os.sep not in head:
-        name, _, path = arg.partition("=")
-        if not name or not path or not _NAME_RE.match(name):
-            raise ConfigError(
-                f"malformed system argument {arg!r}: expected NAME=PATH with NAME made of "
-                "letters, digits, '_', '-', '.', '+'"
-            )
-        return name, path
+    head, _, path = arg.partition("=")
+    if "=" in arg and "/" not in head and os.sep not in head and not _names_a_file(arg):
+        if head and path and _NAME_RE.match(head):
+            return head, path
+        raise ConfigError(
+            f"malformed system argument {arg!r}: no file of that name, and not NAME=PATH with "
+            "NAME made of letters, digits, '_', '-', '.', '+'"
+        )
     name = parse_spec(arg).stem  # sysA.zh.gz, sysA.jsonl#translation → sysA; test.xml#sys:B → B
     return name or arg, arg
+
+
+def _names_a_file(arg: str) -> bool:
+    """Whether ``arg`` (or its part before a ``#selector``) is an existing path: a file name
+    may contain '=', and an existing file wins over a NAME=PATH reading of its name."""
+    return os.path.lexists(arg) or ("#" in arg and os.path.lexists(arg.rpartition("#")[0]))
+
+
+#: Reference file names that say nothing about the test set (WMT's ``en-zh/ref.zh``): the
+#: folder they sit in names it instead.
+_GENERIC_STEMS = frozenset({"ref", "refs", "reference", "references", "target", "tgt", "gold"})
+
+
+def default_testset_name(reference: str) -> str:
+    """A test set's name when none is given: the first reference's file name without its
+    language, format and compression suffixes (``newstest.zh.gz`` → ``newstest``), or its
+    folder's name when that file name is generic (``wmt22/en-zh/ref.zh`` → ``en-zh``)."""
+    try:
+        stem = parse_spec(reference).stem or Path(reference).stem
+    except EvalkitError:
+        stem = Path(reference).stem
+    if stem.lower() in _GENERIC_STEMS:
+        where = urlsplit(reference).path if "://" in reference else reference
+        folder = Path(where).parent.name  # as given: a bare ``ref.zh`` keeps its stem
+        if folder:
+            return folder
+    return stem
 
 
 Input = str | os.PathLike[str] | InputFile
@@ -153,7 +188,7 @@ def load_testset(
 
     lang = _check_target(lang or detect_lang(ref_streams[0]), baseline, hyps)
     return TestSet(
-        name=name or Path(first).stem,
+        name=name or default_testset_name(first),
         lang=lang,
         refs=tuple(ref_streams),
         systems=hyps,

@@ -346,21 +346,30 @@ class Results:
 
     @property
     def segments(self) -> pd.DataFrame:
-        """One row per (test set, segment, system): candidate text, per-metric segment scores."""
+        """One row per (test set, segment, system): source, candidate, every reference, and the
+        per-metric segment scores.
+
+        ``source`` is empty when the test set has none; ``reference`` is the first reference and
+        ``reference_2``, ``reference_3``, … the others of a multi-reference test set (empty for
+        a test set with fewer references than another in the same table).
+        """
         import pandas as pd
 
         frames = []
+        n_refs = max((len(t.segment_data.refs) for t in self.testsets if t.segment_data), default=1)
         for ts in self.testsets:
             sd = ts.segment_data
             if sd is None:  # streamed: per-segment texts and scores were not kept
                 continue
+            refs = [*sd.refs, *[""] * (n_refs - len(sd.refs))]  # same columns for every test set
             for sr in ts.systems:
                 data: dict[str, Any] = {
                     "testset": ts.name,
                     "segment": range(1, ts.segments + 1),
                     "system": sr.name,
+                    "source": sd.sources if sd.sources is not None else "",
                     "hypothesis": sd.hyps[sr.name],
-                    "reference": sd.refs[0],
+                    **{_reference_column(k): ref for k, ref in enumerate(refs)},
                 }
                 for metric in ts.metrics:
                     data[metric] = sd.scores[sr.name][metric]
@@ -478,3 +487,9 @@ _SYSTEM_COLUMNS = [
     "signature",
     "normalization",
 ]
+
+
+def _reference_column(k: int) -> str:
+    """``reference`` for the first reference (the column's name before multi-reference output),
+    ``reference_2``, ``reference_3``, … for the others."""
+    return "reference" if k == 0 else f"reference_{k + 1}"

@@ -24,6 +24,7 @@ from .errors import ConfigError, EvalkitError
 from .evaluation import DEFAULT_BOOTSTRAP, DEFAULT_CONFIDENCE, DEFAULT_PAIRED
 from .formats import LocalTestset, local_testset, parse_spec
 from .metrics import parse_metric_names
+from .ordering import DEFAULT_SORT, check_sort
 from .plugins import ExternalMetric, parse_metric_table
 from .stats import DEFAULT_SEED
 from .translators import TranslatorConfig, parse_translator
@@ -63,6 +64,7 @@ _SUITE_KEYS = {
     "output",
     "description",
     "max_segment_chars",
+    "sort",
 }
 _TESTSET_KEYS = {"name", "lang", "source", "refs", "systems", "baseline", "testset"}
 _TOP_KEYS = {"suite", "testsets", "gate", "engine", "metrics", "diagnostics"}
@@ -154,6 +156,7 @@ class SuiteConfig:
     seed: int = DEFAULT_SEED
     confidence: float = DEFAULT_CONFIDENCE
     output: Path | None = None
+    sort: str = DEFAULT_SORT  # the leaderboards' order: input, score or a metric's name
     gate: Mapping[str, Any] = field(default_factory=dict)
     engine: EngineConfig = field(default_factory=EngineConfig)
     plugins: Mapping[str, ExternalMetric] = field(default_factory=dict)  # [metrics.NAME]
@@ -285,6 +288,8 @@ def _build(data: Mapping[str, Any], path: Path) -> SuiteConfig:
         elif plugins:  # declared metrics are scored beside the default ones
             kwargs["metrics"] = (*SuiteConfig.metrics, *plugins)
         _validate_settings(suite)
+        if isinstance(suite.get("sort"), str):
+            check_sort(suite["sort"], kwargs.get("metrics", SuiteConfig.metrics))
     except ConfigError as exc:
         if exc.path is not None:
             raise
@@ -298,6 +303,7 @@ def _build(data: Mapping[str, Any], path: Path) -> SuiteConfig:
         ("paired", str),
         ("seed", int),
         ("confidence", float),
+        ("sort", str),
     ):
         if key in suite:
             kwargs[key] = _typed(suite[key], kind, f"[suite].{key}", path)

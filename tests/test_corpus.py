@@ -92,6 +92,26 @@ def test_a_malformed_name_equals_path_is_a_config_error(arg: str) -> None:
         parse_system_arg(arg)
 
 
+@pytest.mark.parametrize(
+    ("file_name", "expected_name"),
+    [
+        # why: 'lr' is a valid NAME, but the whole argument is an existing file
+        ("lr=0.1.zh", "lr=0.1"),
+        # why: 'my run' is not a valid NAME, so the '=' cannot split NAME=PATH
+        ("my run=2.zh", "my run=2"),
+    ],
+)
+def test_an_existing_file_whose_name_contains_equals_is_read_as_a_path(
+    fixtures_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, file_name, expected_name
+) -> None:
+    strong = (fixtures_dir / "en-zh" / "strong.zh").read_text("utf-8")
+    (tmp_path / file_name).write_text(strong, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert parse_system_arg(file_name) == (expected_name, file_name)
+    ts = load_testset(fixtures_dir / "article.zh", [file_name])
+    assert ts.systems[expected_name] == tuple(strong.splitlines())
+
+
 def test_duplicate_system_names_are_a_config_error_naming_both_paths(fixtures_dir: Path) -> None:
     a = fixtures_dir / "en-zh" / "strong.zh"
     with pytest.raises(ConfigError, match="duplicate system name 'strong'") as info:

@@ -257,6 +257,7 @@ def test_fallback_to_sacrebleus_tokenizer_with_several_systems(
         assert_bleu_many_exact(_SYSTEMS, _CORPUS_REFS, tokenize=tokenize, lowercase=True)
 
 
+@pytest.mark.shared_data
 @pytest.mark.skipif(not WMT22.is_dir(), reason="needs ../shared/data/wmt22")
 @pytest.mark.parametrize(
     ("pair", "lang", "tokenize"), [("en-zh", "zh", "zh"), ("zh-en", "en", "13a")]

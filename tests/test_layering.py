@@ -38,6 +38,7 @@ RANKS: dict[str, int] = {
     "results_cache": 6,  # whole results documents of identical runs; used by the CLI
     "results": 6,
     "results_check": 6,  # validates a results document for results.from_json
+    "ordering": 6,  # the leaderboards' system order, shared by render and report
     "evaluation": 7,  # not evaluate.py: that module would shadow the function evalkit.evaluate
     "streaming": 7,  # evaluate() for files too big to hold, chunk by chunk
     "distributed": 7,  # streaming's Dask engine

@@ -73,6 +73,16 @@ def impact_cell(raw: float, normalized: float) -> str:
     return f"{two(raw)} → {two(normalized)}" if two(raw) != two(normalized) else two(normalized)
 
 
+def leaderboard_order(ts: TestSetResult) -> list[str]:
+    """The default ``--sort score``: the baseline, then best first by the first metric (TER:
+    lowest first); ties keep the input order."""
+    m = ts.metrics[0]
+    lower_first = m == "ter"
+    others = [s for s in ts.systems if s.name != ts.baseline]
+    ranked = sorted(others, key=lambda s: s.scores[m].score if lower_first else -s.scores[m].score)
+    return [ts.baseline] + [s.name for s in ranked]
+
+
 # --- producing the outputs with the real command line -------------------------------------------
 
 
@@ -188,7 +198,8 @@ def check_table(out: Outputs) -> None:
     assert all(line == line.rstrip() for line in out.table.splitlines()), "no padding in a pipe"
     for ts in out.results.testsets:
         rows = {r[0].removesuffix(" (baseline)"): r[1:] for r in rich_block(out.table, ts.name)}
-        assert list(rows) == [s.name for s in ts.systems], "one row per system, on one line"
+        order = leaderboard_order(ts)
+        assert list(rows) == order, "one row per system, on one line, baseline then best first"
         for s in ts.systems:
             expected = []
             for m in ts.metrics:
@@ -201,7 +212,7 @@ def check_table(out: Outputs) -> None:
                 assert f"{ts.name}: pairwise {LABELS[m]}," not in out.table
                 continue
             body = rich_block(out.table, f"{ts.name}: pairwise {LABELS[m]},")
-            names = [s.name for s in ts.systems]
+            names = order
             assert [r[0] for r in body] == [f"{i + 1} {n}" for i, n in enumerate(names)]
             for row_name, row in zip(names, body, strict=True):
                 expected = [
@@ -228,15 +239,15 @@ def check_markdown(out: Outputs) -> None:
     for ts in out.results.testsets:
         heading = f"### {ts.name} ("
         rows = markdown_table(out.markdown, "system", after=heading)
-        assert [r[0].removesuffix(" (baseline)") for r in rows] == [s.name for s in ts.systems]
-        for s, row in zip(ts.systems, rows, strict=True):
+        names = leaderboard_order(ts)
+        assert [r[0].removesuffix(" (baseline)") for r in rows] == names
+        for s, row in zip(map(ts.system, names), rows, strict=True):
             expected = []
             for m in ts.metrics:
                 c = s.vs_baseline.get(m)
                 expected += [score_cell(ts, s.name, m), delta_cell(c) if c else ""]
             expected.append(str(s.changed_segments))
             assert row[1:] == expected, (ts.name, s.name)
-        names = [s.name for s in ts.systems]
         for m in ts.metrics:
             if not ts.pairwise.get(m):
                 continue
@@ -294,7 +305,8 @@ def check_html(out: Outputs) -> None:
     for ts, section in zip(out.results.testsets, sections, strict=True):
         board = section.xpath(f".//table[{_xpath_class('board')}]")[0]
         body_rows = board.xpath("./tbody/tr")
-        assert len(body_rows) == len(ts.systems)
+        shown = [_span(tr.xpath("./th")[0], "sys") for tr in body_rows]
+        assert shown == leaderboard_order(ts), "baseline first, then best first"
         for tr in body_rows:
             name = _span(tr.xpath("./th")[0], "sys")
             s = ts.system(name)
@@ -323,10 +335,11 @@ def _check_html_pairwise(ts: TestSetResult, section) -> None:
     tables = section.xpath(f".//table[{_xpath_class('pairwise')}]")
     metrics = [m for m in ts.metrics if ts.pairwise.get(m)]
     assert len(tables) == len(metrics)
-    names = [s.name for s in ts.systems]
+    names = leaderboard_order(ts)
     for m, table in zip(metrics, tables, strict=True):
         heads = [_text(th) for th in table.xpath("./thead/tr/th")[1:]]
         assert heads == names
+        assert [_text(tr.xpath("./th")[0]) for tr in table.xpath("./tbody/tr")] == names
         for tr in table.xpath("./tbody/tr"):
             row = _text(tr.xpath("./th")[0])
             for col, td in zip(names, tr.xpath("./td"), strict=True):

@@ -70,19 +70,23 @@ def html_matrix(doc, label: str) -> dict[str, dict[str, str]]:
 
 
 def text_matrix(text: str, title: str, names: list[str]) -> dict[str, dict[str, str]]:
-    """The terminal table's matrix under ``title``: rows ``"k name"``, columns numbered."""
+    """The terminal table's matrix under ``title``: rows ``"k name"``, column k is row k's
+    system (the displayed order, which need not be ``names``' order)."""
     lines = text.splitlines()
     start = next(i for i, line in enumerate(lines) if title in line)
-    out: dict[str, dict[str, str]] = {}
+    rows: dict[str, list[str]] = {}
     for line in lines[start + 1 :]:
         parts = line.split()
         if len(parts) >= 2 and parts[0].isdigit() and parts[1] in names:
-            cells = parts[2:]
-            assert len(cells) == len(names), line
-            out[parts[1]] = {c: v for c, v in zip(names, cells, strict=True) if c != parts[1]}
-        if len(out) == len(names):
+            assert int(parts[0]) == len(rows) + 1, line
+            rows[parts[1]] = parts[2:]
+            assert len(rows[parts[1]]) == len(names), line
+        if len(rows) == len(names):
             break
-    return out
+    cols = list(rows)
+    return {
+        r: {c: v for c, v in zip(cols, cells, strict=True) if c != r} for r, cells in rows.items()
+    }
 
 
 def cells_of(line: str) -> list[str]:
@@ -104,10 +108,13 @@ def md_rows(text: str, header_start: str) -> list[list[str]]:
 
 def md_matrix(text: str, label: str, names: list[str]) -> dict[str, dict[str, str]]:
     after = text.split(f"**Pairwise {label}**", 1)[1]
+    header = next(line for line in after.splitlines() if line.startswith("| row − column |"))
+    cols = [c.strip() for c in header.strip("|").split(" | ")][1:]
+    assert sorted(cols) == sorted(names)
     out = {}
     for cells in md_rows(after, "| row − column |"):
         row = cells[0]
-        out[row] = {c: v for c, v in zip(names, cells[1:], strict=True) if c != row}
+        out[row] = {c: v for c, v in zip(cols, cells[1:], strict=True) if c != row}
     return out
 
 

@@ -26,7 +26,7 @@ from evalkit.report.align import diff_code
 from evalkit.report.charts import UnsafeSVGError, safe_svg
 from evalkit.report.render import build_csp
 from evalkit.report.view import build_view, delta_cell
-from evalkit.results import Comparison, Results
+from evalkit.results import Comparison, Results, TestSetResult
 from evalkit.streaming import score_files
 from evalkit.suite import load_suite
 
@@ -182,6 +182,14 @@ def hostile_doc(hostile_html: str):
 # ---------- completeness ----------
 
 
+def _leaderboard_order(ts: TestSetResult) -> list[str]:
+    """The page's default order: the baseline, then best first by the first metric."""
+    m = ts.metrics[0]
+    sign = 1 if m == "ter" else -1
+    others = [s for s in ts.systems if s.name != ts.baseline]
+    return [ts.baseline, *(s.name for s in sorted(others, key=lambda s: sign * s.scores[m].score))]
+
+
 def test_every_testset_system_and_segment_is_in_the_page(
     fixture_results: Results, fixture_doc
 ) -> None:
@@ -195,14 +203,15 @@ def test_every_testset_system_and_segment_is_in_the_page(
             th.xpath("string(.//span[@class='sys'])")
             for th in section.xpath(".//table[contains(@class,'board')]/tbody/tr/th")
         ]
-        assert board == [s.name for s in ts.systems]
+        order = _leaderboard_order(ts)
+        assert board == order
         sd = ts.segment_data
         assert block["n"] == ts.segments
-        assert block["systems"] == [s.name for s in ts.systems]
+        assert block["systems"] == order
         assert block["src"] == list(sd.sources)
         assert block["refs"] == [list(r) for r in sd.refs]
-        assert block["hyps"] == [list(sd.hyps[s.name]) for s in ts.systems]
-        for i, s in enumerate(ts.systems):
+        assert block["hyps"] == [list(sd.hyps[name]) for name in order]
+        for i, s in enumerate(map(ts.system, order)):
             for k, m in enumerate(ts.metrics):
                 want = [round(x, 2) for x in sd.scores[s.name][m]]
                 assert block["scores"][i][k] == want
@@ -230,9 +239,10 @@ def test_leaderboard_numbers_match_results(fixture_results: Results, fixture_doc
     doc = fixture_doc
     ts = fixture_results.testset("en-zh")
     section = doc.find(f".//section[@id='ts-{fixture_results.testsets.index(ts)}']")
-    rows = section.xpath(".//table[contains(@class,'board')]/tbody/tr")
-    for row, sr in zip(rows, ts.systems, strict=True):
-        cells = row.findall("td")
+    rows = _board_rows(section)
+    assert sorted(rows) == sorted(s.name for s in ts.systems)
+    for sr in ts.systems:
+        cells = rows[sr.name].findall("td")
         for k, m in enumerate(ts.metrics):
             score_cell = cells[2 * k]
             assert score_cell.xpath("string(span[@class='num'])") == f"{sr.scores[m].score:.2f}"
@@ -303,9 +313,9 @@ def test_cis_p_values_and_pairwise_are_shown_when_present(small_results: Results
     bleu = ts.system("weak").scores["bleu"]
     assert f"[{bleu.ci[0]:.2f}, {bleu.ci[1]:.2f}]" in text
     assert "95% CI" in text and "paired-bs" in text
-    rows = section.xpath(".//table[contains(@class,'board')]/tbody/tr")
+    rows = _board_rows(section)
     # weak (k=1): p=0.2, not significant; literal (k=2): p=0.04 and worse than the baseline
-    weak, literal = rows[1], rows[2]
+    weak, literal = rows[ts.systems[1].name], rows[ts.systems[2].name]
     assert "same" in weak.findall("td")[1].get("class")
     assert "worse" in literal.findall("td")[1].get("class")
     assert literal.xpath("string(td[2]/span[@class='sig'])") == "*"
@@ -538,10 +548,10 @@ def test_missing_scores_render_as_dashes(small_results: Results) -> None:
         segment_data=dataclasses.replace(sd, scores=seg),
     )
     doc = _parse(render_report(dataclasses.replace(small_results, testsets=(broken,))))
-    row = doc.xpath("//table[contains(@class,'board')]/tbody/tr")[1]
+    row = _board_rows(doc)["weak"]
     assert row.xpath("string(td[1]/span[@class='num'])") == "—"
     (block,) = _data_blocks(doc)
-    assert block["scores"][1][0] == [None] * ts.segments
+    assert block["scores"][block["systems"].index("weak")][0] == [None] * ts.segments
 
 
 def test_one_system_one_segment(small_results: Results) -> None:
@@ -597,7 +607,8 @@ def test_warnings_are_in_the_leaderboard_and_listed_in_the_section(
         assert summary.get("title") == "; ".join(warned[name])
         assert f"{len(warned[name])} warning" in "".join(summary.itertext())
     listed = ["".join(li.itertext()) for li in section.xpath(".//div[@class='warnings']/ul/li")]
-    assert listed == [f"{n}: {w}" for n, ws in warned.items() for w in ws]
+    board = list(_board_rows(section))  # listed in the leaderboard's order
+    assert listed == [f"{n}: {w}" for n in board for w in warned.get(n, ())]
     # a test set without warnings has no list
     clean = [t for t in fixture_results.testsets if not any(s.warnings for s in t.systems)]
     for t in clean:
@@ -679,12 +690,15 @@ def test_translators_table_shows_speed_figures(bleu_results: Results) -> None:
         [row.findtext("th"), *("".join(td.itertext()) for td in row.findall("td"))]
         for row in table.xpath("tbody/tr")
     ]
-    assert rows == [  # only translator systems, in the leaderboard's order
-        [names[1], "this run", "12", "9", "3", "12.35", "0.7", "1,234", "0.821", "2.500"]
-        + ["15,230", "4,100"],
-        [names[3], "earlier run", "12", "0", "12", "0.01", *["—"] * 6],
-    ]
-    sort_keys = [td.get("data-sort") for td in table.xpath("tbody/tr[2]/td")][1:]
+    expected = {
+        names[1]: [names[1], "this run", "12", "9", "3", "12.35", "0.7", "1,234", "0.821"]
+        + ["2.500", "15,230", "4,100"],
+        names[3]: [names[3], "earlier run", "12", "0", "12", "0.01", *["—"] * 6],
+    }
+    board = list(_board_rows(doc))
+    assert rows == sorted(expected.values(), key=lambda r: board.index(r[0]))  # board's order
+    command_row = 1 + [r[0] for r in rows].index(names[3])
+    sort_keys = [td.get("data-sort") for td in table.xpath(f"tbody/tr[{command_row}]/td")][1:]
     assert sort_keys[:4] == ["12.0", "0.0", "12.0", "0.01"] and set(sort_keys[4:]) == {""}
 
 

@@ -181,7 +181,7 @@ def test_page_loads_offline_quietly_and_screenshots(
     page: tuple[Any, Watch], report: Path, tmp_path: Path
 ) -> None:
     pg, watch = page
-    assert pg.title() == "evalkit report"
+    assert pg.title() == "browser: zh target, 40 segments"  # what was scored, not "evalkit report"
     assert pg.locator("figure svg").count() == 3
     assert pg.locator("li.seg").count() == 25
     shot = tmp_path / "report.png"
@@ -194,7 +194,10 @@ def test_clicking_a_header_sorts_the_leaderboard(page: tuple[Any, Watch], result
     pg, _ = page
     ts = results.testsets[0]
     names = pg.locator("table.board tbody th .sys")
-    assert names.all_inner_texts() == [s.name for s in ts.systems]
+    first = ts.metrics[0]  # the page opens with the baseline first, then best first by it
+    others = [s for s in ts.systems if s.name != ts.baseline]
+    ranked = sorted(others, key=lambda s: (1 if first == "ter" else -1) * s.scores[first].score)
+    assert names.all_inner_texts() == [ts.baseline, *(s.name for s in ranked)]
     header = pg.locator("table.board thead th").nth(1)  # BLEU: higher is better, best first
     header.click()
     by_bleu = sorted(ts.systems, key=lambda s: -s.scores["bleu"].score)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
 import json
 import math
 from pathlib import Path
@@ -150,6 +152,39 @@ def test_segments_table_has_one_row_per_testset_segment_and_system(
     row = df[(df["testset"] == "en-zh") & (df["system"] == "traditional")]
     assert tuple(row["bleu"]) == tr.segment_data.scores["traditional"]["bleu"]
     assert tuple(row["raw_bleu"]) == tr.segment_data.raw_scores["traditional"]["bleu"]
+
+
+def test_segments_csv_holds_the_source_and_every_reference(results: evalkit.Results) -> None:
+    from evalkit.render import render_segments_csv
+
+    rows = list(csv.DictReader(io.StringIO(render_segments_csv(results))))
+    suite = evalkit.load_suite(FIXTURES / "suite.toml")
+    n_refs = max(len(t.refs) for t in suite.testsets)
+    assert n_refs == 2  # the bundled suite has a two-reference test set
+    for spec in suite.testsets:
+        source = spec.source.read_text("utf-8").splitlines()
+        refs = [r.read_text("utf-8").splitlines() for r in spec.refs]
+        refs += [[""] * len(source)] * (n_refs - len(refs))  # padded: one table, same columns
+        for system in spec.systems:
+            mine = [r for r in rows if r["testset"] == spec.name and r["system"] == system.name]
+            assert len(mine) == len(source)
+            assert [r["source"] for r in mine] == source
+            assert [r["reference"] for r in mine] == refs[0]  # the column's name is kept
+            assert [r["reference_2"] for r in mine] == refs[1]
+
+
+def test_segments_source_is_empty_when_the_test_set_has_none() -> None:
+    ts = evalkit.load_testset(FIXTURES / "article.en", {"strong": FIXTURES / "zh-en/strong.en"})
+    df = evalkit.evaluate(ts, "bleu", "none", stats=evalkit.StatsOptions(0, "none")).segments
+    assert list(df.columns[:6]) == [
+        "testset",
+        "segment",
+        "system",
+        "source",
+        "hypothesis",
+        "reference",
+    ]
+    assert set(df["source"]) == {""}
 
 
 def test_raw_and_normalized_scores_are_both_kept(results: evalkit.Results) -> None:

@@ -137,8 +137,19 @@ def _stats_options(
     return StatsOptions(bootstrap, paired, False, seed, confidence)
 
 
+def _cache_option(more: str) -> Callable[[F], F]:
+    """``--cache DIR``; ``more`` says what else this command does with it (its own help, so
+    ``run --help`` does not describe what only ``score`` does)."""
+    return click.option(
+        "--cache",
+        "cache_dir",
+        metavar="DIR",
+        help="Reuse per-segment statistics stored here (content-addressed)" + more,
+    )
+
+
 def _stats_flags(func: F) -> F:
-    """Flags shared by score and run: bootstrap CIs, paired tests, seed, statistics cache."""
+    """Flags shared by score and run: bootstrap CIs, paired tests, seed."""
     options = [
         click.option(
             "--bootstrap",
@@ -174,13 +185,6 @@ def _stats_flags(func: F) -> F:
             default=None,
             help="Seed for resampling [default: 12345, as sacrebleu].",
         ),
-        click.option(
-            "--cache",
-            "cache_dir",
-            metavar="DIR",
-            help="Reuse per-segment statistics stored here (content-addressed); `score` also "
-            "reuses the whole results of an identical run (same code, options, input bytes).",
-        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -188,6 +192,21 @@ def _stats_flags(func: F) -> F:
 
 
 _FORMAT = click.Choice(["table", "json", "csv", "markdown"])
+
+
+def _sort_option(default: str | None) -> Callable[[F], F]:
+    """``--sort`` of score, run and report: the leaderboards' order (evalkit.ordering)."""
+    return click.option(
+        "--sort",
+        default=default,
+        show_default=default is not None,
+        metavar="input|score|METRIC",
+        help="Leaderboard order (table, Markdown, HTML): input order, or the baseline first and "
+        "the others best first by the first metric (score) or by the metric named"
+        + ("" if default else " [default: the suite's sort, else score]")
+        + "; JSON and CSV keep the input order.",
+    )
+
 
 #: The optional suite of run, translate, gate and baseline; the default is suite.DEFAULT_SUITE,
 #: spelled out because importing evalkit.suite here would load the scorers for ``--help``.

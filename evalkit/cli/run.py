@@ -19,10 +19,12 @@ import click
 
 from ._common import (
     _FORMAT,
+    _cache_option,
     _emit,
     _handle_errors,
     _progress,
     _refuse_output_onto_input,
+    _sort_option,
     _stats_flags,
     _stats_options,
     _stdout_is_tty,
@@ -58,12 +60,15 @@ from .score import _score_streamed, _warn_lang, _warn_settings
     metavar="ADDRESS",
     help="Dask scheduler (tcp://host:8786); implies --engine dask [default: a local cluster].",
 )
+@_sort_option(None)
 @_stats_flags
+@_cache_option(" [default: .cache/ in the output folder].")
 @_handle_errors
 def run(
     suite_path: str,
     output_dir: str | None,
     fmt: str,
+    sort: str | None,
     jobs: int | None,
     engine: str | None,
     scheduler: str | None,
@@ -79,14 +84,16 @@ def run(
     Translator systems whose outputs are missing or stale are translated first.
     """
     from ..cache import StatsCache
+    from ..ordering import check_sort
     from ..produce import produce_outputs
     from ..render import render, render_segments_csv
     from ..report import render_report
     from ..suite import load_suite
 
     suite = load_suite(suite_path).with_overrides(
-        bootstrap=bootstrap, confidence=confidence, paired=paired, seed=seed
+        bootstrap=bootstrap, confidence=confidence, paired=paired, seed=seed, sort=sort
     )
+    check_sort(suite.sort, suite.metrics)  # before translating and scoring, not after
     opts = _stats_options(suite.bootstrap, suite.paired, paired_test, suite.seed, suite.confidence)
     _warn_settings(opts)
     out = Path(output_dir) if output_dir else suite.output_dir
@@ -147,14 +154,15 @@ def run(
             (
                 results.to_json(),
                 render_segments_csv(results),
-                render_report(results, title=suite.name),
+                render_report(results, title=suite.name, sort=suite.sort),
             ),
             strict=True,
         )
     )
     for name, content in files.items():
         _emit(content, str(out / name))
-    click.echo(render(results, fmt, color=_stdout_is_tty(), width=_table_width()), nl=False)
+    shown = render(results, fmt, color=_stdout_is_tty(), width=_table_width(), sort=suite.sort)
+    click.echo(shown, nl=False)
     click.echo(
         f"wrote {', '.join(str(out / n) for n in files)} "
         f"(statistics cache: {cache.hits} hits, {cache.misses} misses)",
@@ -236,8 +244,9 @@ def translate(suite_path: str, systems: tuple[str, ...], jobs: int, refresh: boo
     "--output", "-o", required=True, metavar="PATH.html", help="Where to write ('-': stdout)."
 )
 @click.option("--title", help="Page title [default: the suite name].")
+@_sort_option("score")
 @_handle_errors
-def report(results_path: str, output: str, title: str | None) -> None:
+def report(results_path: str, output: str, title: str | None, sort: str) -> None:
     """Build the self-contained HTML report from a results.json."""
     from ..errors import InputError
     from ..report import render_report
@@ -252,6 +261,6 @@ def report(results_path: str, output: str, title: str | None) -> None:
     except UnicodeDecodeError as exc:
         raise InputError("results file is not valid UTF-8", path) from exc
     results = Results.from_json(text, str(path))
-    _emit(render_report(results, title=title or results.meta.get("suite")), output)
+    _emit(render_report(results, title=title or results.meta.get("suite"), sort=sort), output)
     if output != "-":
         click.echo(f"wrote {output}", err=True)

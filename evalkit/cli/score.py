@@ -20,10 +20,12 @@ from .._io import DEFAULT_MAX_SEGMENT_CHARS
 from ..errors import EvalkitError
 from ._common import (
     _FORMAT,
+    _cache_option,
     _emit,
     _handle_errors,
     _progress,
     _refuse_output_onto_input,
+    _sort_option,
     _stats_flags,
     _stats_options,
     _stdout_is_tty,
@@ -39,6 +41,7 @@ _NOT_IN_DOCUMENT = frozenset(
         "fmt",
         "output",
         "report_path",
+        "title",
         "cache_dir",
         "jobs",
         "stream",
@@ -46,6 +49,7 @@ _NOT_IN_DOCUMENT = frozenset(
         "scheduler",
         "scheduler_timeout",
         "max_segment_chars",  # inputs are read with it before the key: a hit met it too
+        "sort",
     }
 )
 
@@ -66,6 +70,17 @@ _NOT_IN_DOCUMENT = frozenset(
     "(e.g. wmt22:en-zh); never downloads.",
 )
 @click.option("--src", "source", metavar="SRC", help="Source file (shown in reports).")
+@click.option(
+    "--name",
+    metavar="NAME",
+    help="Test set name in every output [default: the reference's file name (newstest.zh → "
+    "newstest), or its folder's for a generic one (wmt22/en-zh/ref.zh → en-zh)].",
+)
+@click.option(
+    "--title",
+    metavar="TEXT",
+    help="Title of the --report page [default: the test set's name, target language and size].",
+)
 @click.option(
     "--lang",
     type=click.Choice(["zh", "en"]),
@@ -121,7 +136,11 @@ _NOT_IN_DOCUMENT = frozenset(
     metavar="PATH.html",
     help="Also write the HTML report here ('-': standard output).",
 )
+@_sort_option("score")
 @_stats_flags
+@_cache_option(
+    "; also reuses the whole results of an identical run (same code, options, input bytes)."
+)
 @click.option(
     "--engine",
     type=click.Choice(["auto", "fast", "sacrebleu", "dask"]),
@@ -178,6 +197,8 @@ def score(
     refs: tuple[str, ...],
     testset: str | None,
     source: str | None,
+    name: str | None,
+    title: str | None,
     lang: str | None,
     metrics: str,
     metric_commands: tuple[str, ...],
@@ -189,6 +210,7 @@ def score(
     fmt: str,
     output: str | None,
     report_path: str | None,
+    sort: str,
     bootstrap: int | None,
     confidence: float | None,
     paired: str | None,
@@ -240,9 +262,11 @@ def score(
         from ..cache import StatsCache
         from ..corpus import load_testset
         from ..evaluation import StatsOptions, evaluate
+        from ..ordering import check_sort
         from ..plugins import declared_metrics
 
         names = declared_metrics(metrics, metric_commands, cache_dir)
+        check_sort(sort, [m if isinstance(m, str) else m.name for m in names])
         if streaming and any(not isinstance(m, str) for m in names):
             raise EvalkitError(
                 "--metric-command metrics need the segments in memory; add --no-stream"
@@ -273,6 +297,7 @@ def score(
                 lang=lang,
                 sources=source,
                 baseline=baseline,
+                name=name,
                 chunk_size=chunk_size,
                 scheduler=scheduler,
                 timeout=scheduler_timeout,
@@ -286,6 +311,7 @@ def score(
                 sources=inputs[source] if source else None,
                 lang=lang,
                 baseline=baseline,
+                name=name,
             )
             if lang:
                 _warn_lang(refs[0], ts.refs[0], lang)
@@ -300,12 +326,16 @@ def score(
 
         to_terminal = _stdout_is_tty() and output in (None, "-")
         rendered = render(
-            results, fmt, color=to_terminal, width=_table_width() if to_terminal else None
+            results,
+            fmt,
+            color=to_terminal,
+            width=_table_width() if to_terminal else None,
+            sort=sort,
         )
     if report_path:
         from ..report import render_report
 
-        _emit(render_report(results), report_path)
+        _emit(render_report(results, title=title, sort=sort), report_path)
     _emit(rendered, output)
 
 

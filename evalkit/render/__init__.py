@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..ordering import DEFAULT_SORT
 from .csv import render_csv, render_segments_csv
 from .markdown import render_markdown
 
@@ -19,18 +20,26 @@ __all__ = [
 FORMATS = ("table", "json", "csv", "markdown")
 
 
-def render(results, fmt: str, *, color: bool = False, width: int | None = None) -> str:  # noqa: ANN001
-    """Render ``results`` in one of :data:`FORMATS`."""
+def render(
+    results,  # noqa: ANN001
+    fmt: str,
+    *,
+    color: bool = False,
+    width: int | None = None,
+    sort: str = DEFAULT_SORT,
+) -> str:
+    """Render ``results`` in one of :data:`FORMATS`; ``sort`` orders the leaderboards (table,
+    Markdown), while JSON and CSV keep the input order."""
     if fmt == "table":
         from .table import render_table
 
-        return render_table(results, color=color, width=width)
+        return render_table(results, color=color, width=width, sort=sort)
     if fmt == "json":
         return results.to_json()
     if fmt == "csv":
         return render_csv(results)
     if fmt == "markdown":
-        return render_markdown(results)
+        return render_markdown(results, sort=sort)
     raise ValueError(f"unknown format {fmt!r}")
 
 

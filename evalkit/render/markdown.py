@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..ordering import DEFAULT_SORT, sort_results
 from ..results import Comparison, Results, TestSetResult
 from ._cells import (
     ALPHA,
@@ -25,7 +26,9 @@ def escape_md(text: str) -> str:
     return out
 
 
-def render_markdown(results: Results) -> str:
+def render_markdown(results: Results, *, sort: str = DEFAULT_SORT) -> str:
+    """Leaderboards in ``sort`` order (see :func:`evalkit.ordering.sort_results`)."""
+    results = sort_results(results, sort)
     lines: list[str] = []
     for ts in results.testsets:
         norm = ts.normalization.get("signature", "")

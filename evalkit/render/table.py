@@ -12,6 +12,7 @@ from rich.text import Text
 
 from ..diagnostics import summary_line
 from ..errors import EvalkitError
+from ..ordering import DEFAULT_SORT, sort_results
 from ..results import Comparison, Results, TestSetResult
 from ..scoring import higher_is_better
 from ._cells import (
@@ -117,9 +118,13 @@ PIPED_WIDTH = 200
 four metrics with CIs never wraps; lines carry no trailing padding, so narrow tables stay narrow."""
 
 
-def render_table(results: Results, *, color: bool = False, width: int | None = None) -> str:
+def render_table(
+    results: Results, *, color: bool = False, width: int | None = None, sort: str = DEFAULT_SORT
+) -> str:
     """Leaderboards (and normalization impact) as text; ANSI colours only when asked.
-    ``width`` is the terminal's when there is one (the CLI passes it), else :data:`PIPED_WIDTH`."""
+    ``width`` is the terminal's when there is one (the CLI passes it), else :data:`PIPED_WIDTH`;
+    systems in ``sort`` order (see :func:`evalkit.ordering.sort_results`)."""
+    results = sort_results(results, sort)
     parts: list = []
     for ts in results.testsets:
         parts.append(_leaderboard(ts))

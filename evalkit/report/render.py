@@ -21,6 +21,7 @@ import jinja2
 from markupsafe import Markup
 
 from .._io import write_output
+from ..ordering import DEFAULT_SORT, sort_results
 from ..results import Results
 from .view import ReportView, build_view
 
@@ -37,9 +38,15 @@ class _Charts:
 
 
 def render_report(
-    results: Results, *, title: str | None = None, created: datetime | None = None
+    results: Results,
+    *,
+    title: str | None = None,
+    created: datetime | None = None,
+    sort: str = DEFAULT_SORT,
 ) -> str:
-    """The whole report as one HTML string (UTF-8 text; no external resource of any kind)."""
+    """The whole report as one HTML string (UTF-8 text; no external resource of any kind);
+    systems in ``sort`` order (see :func:`evalkit.ordering.sort_results`)."""
+    results = sort_results(results, sort)
     from .charts import distribution_chart, length_chart, score_chart  # matplotlib is slow to load
 
     view = build_view(results, title=title, created=created or datetime.now(timezone.utc))

@@ -384,7 +384,7 @@ def build_view(results: Results, *, title: str | None, created: datetime) -> Rep
     testsets = tuple(_testset_view(i, ts) for i, ts in enumerate(results.testsets))
     versions = results.meta.get("versions") or {"evalkit": results.evalkit_version}
     return ReportView(
-        title=title or (f"evalkit report: {suite}" if suite else "evalkit report"),
+        title=title or (f"evalkit report: {suite}" if suite else _describe(results)),
         translator_columns=TRANSLATOR_COLUMNS,
         created=created.isoformat(timespec="seconds"),
         suite=suite,
@@ -394,6 +394,13 @@ def build_view(results: Results, *, title: str | None, created: datetime) -> Rep
         testsets=testsets,
         alpha=f"{ALPHA:g}",
     )
+
+
+def _describe(results: Results) -> str:
+    """A title for results without a suite (``score``): what was scored, not a generic label,
+    e.g. "en-zh: zh target, 2,037 segments"."""
+    parts = [f"{ts.name}: {ts.lang} target, {ts.segments:,} segments" for ts in results.testsets]
+    return "; ".join(parts) or "evalkit report"
 
 
 def _suite_name(meta: Mapping[str, Any]) -> str:

@@ -6,11 +6,10 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from .._io import DEFAULT_MAX_SEGMENT_CHARS
-from ..corpus import _check_count, _check_target, _inputs, detect_lang
+from ..corpus import _check_count, _check_target, _inputs, default_testset_name, detect_lang
 from ..detect import detect_script
 from ..errors import ConfigError
 from ..evaluation import DEFAULT_METRICS, StatsOptions, versions
@@ -119,7 +118,7 @@ def score_files(
             punct=punct,
         )
         specs = [make_metric(m, lang, tokenize=tokenize, ter_plain=ter_plain) for m in metric_names]
-        testset = name or Path(ref_ix[0].label).stem
+        testset = name or default_testset_name(ref_ix[0].label)
         tasks = _tasks(ref_ix, src_ix, sys_ix, norm, specs, lang, engine, split=engine == "dask")
         collector = _Collector(len(ref_ix[0].starts), tuple(sys_ix), metric_names)
         total = n * len(sys_ix)
