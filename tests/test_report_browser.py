@@ -356,3 +356,18 @@ def test_flag_filter_shows_the_segments_flagged_as_a_kind(
     assert kind in badges
     pg.select_option(".ex-flag", value="")
     _wait_for_segments(pg, min(100, ts.segments))
+
+
+def test_the_explorer_search_placeholder_is_not_cut_off(page: tuple[Any, Watch]) -> None:
+    pg, _ = page
+    room, needed = pg.evaluate(
+        """() => {
+        const box = document.querySelector('.ex-search');
+        const style = getComputedStyle(box);
+        const ctx = document.createElement('canvas').getContext('2d');
+        ctx.font = style.font;
+        const pad = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
+        return [box.clientWidth - pad, ctx.measureText(box.placeholder).width];
+    }"""
+    )
+    assert needed <= room, (needed, room)

@@ -95,7 +95,19 @@ PALETTE = (
     "#6f7782",
     "#a9a935",
     "#2fa9b8",
+    "#9ecae1",
+    "#ffbb78",
+    "#98df8a",
+    "#ff9896",
+    "#c5b0d5",
+    "#4a2f1c",
+    "#f7b6d2",
+    "#17375e",
+    "#f2d33b",
+    "#0b6e4f",
 )
+"""20 colours, so systems stay apart in the 12-13-system WMT test sets (report.css's
+``.swatch.c0``…``c19`` repeat them for the leaderboard)."""
 BASELINE_COLOR = "#222b36"
 
 
