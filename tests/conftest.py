@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -21,6 +22,14 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """A developer's shell settings must not change any number or output a test sees."""
     for name in _LEAKY_ENV:
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No proxy may reroute requests meant for a local fake server."""
+    for name in list(os.environ):
+        if name.lower() in {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}:
+            monkeypatch.delenv(name)
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import shlex
 import sys
 import warnings
@@ -44,10 +43,7 @@ SYSTEMS = {
 
 
 @pytest.fixture(autouse=True)
-def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.lower() in {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}:
-            monkeypatch.delenv(name)
+def clean_environ(monkeypatch: pytest.MonkeyPatch, no_proxy: None) -> None:
     monkeypatch.delenv("FAKE_SCORER_FAULT", raising=False)
 
 

@@ -8,7 +8,6 @@ contacted: proxy variables are cleared so even 127.0.0.1 is reached directly.
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import signal
 import subprocess
@@ -45,11 +44,8 @@ FAST = {"backoff": 0.01, "timeout": 5}  # keep retries quick
 
 
 @pytest.fixture(autouse=True)
-def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+def clean_environ(monkeypatch: pytest.MonkeyPatch, no_proxy: None) -> None:
     """No proxy may reroute requests; no stub failure leaks in from the environment."""
-    for name in list(os.environ):
-        if name.lower() in {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}:
-            monkeypatch.delenv(name)
     monkeypatch.delenv("STUB_FAIL_ON", raising=False)
     monkeypatch.setenv("EVALKIT_TEST_KEY", SECRET)
 

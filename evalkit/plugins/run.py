@@ -23,7 +23,7 @@ from ..errors import EvalkitError
 from ..translators.cache import CachedSegment, TranslationCache, segment_key
 from ..translators.command import ProcessError, last_line, run_process
 from ..translators.runner import schedule
-from ..translators.work import Unit, UnitResult
+from ..translators.work import Unit, UnitResult, batches
 from .config import ExternalMetric, fill
 from .outputs import parse_scores
 
@@ -82,14 +82,12 @@ def score_triples(
 
         def units() -> Iterator[Unit]:
             size = 1 if metric.kind == "judge" else metric.batch_size or len(pending)
-            items = list(pending.items())
-            for number, at in enumerate(range(0, len(items), size), 1):
-                chunk = items[at : at + size]
-                unit_keys[number] = [k for k, _ in chunk]
+            for number, keys, indices in batches(list(pending.items()), size):
+                unit_keys[number] = keys
                 yield Unit(
                     number,
-                    tuple(segments[i] for _, i in chunk),
-                    tuple(json.dumps(triples[i], ensure_ascii=False) for _, i in chunk),
+                    tuple(segments[i] for i in indices),
+                    tuple(json.dumps(triples[i], ensure_ascii=False) for i in indices),
                 )
 
         jobs = metric.jobs if metric.kind == "judge" else 1

@@ -24,7 +24,7 @@ from .cache import CachedSegment, TranslationCache, segment_key
 from .command import CommandBackend, check_segments
 from .config import TranslatorConfig
 from .timing import TranslationStats, summarize
-from .work import Unit, UnitResult
+from .work import Unit, UnitResult, batches
 
 __all__ = ["TranslationRun", "one_line", "schedule", "translate"]
 
@@ -111,11 +111,9 @@ def translate(
 
     def units() -> Iterator[Unit]:
         size = 1 if config.kind == "endpoint" else config.batch_size or len(pending)
-        items = list(pending.items())
-        for number, at in enumerate(range(0, len(items), size), 1):
-            chunk = items[at : at + size]
-            unit_keys[number] = [k for k, _ in chunk]
-            yield Unit(number, tuple(n for _, n in chunk), tuple(sources[n - 1] for _, n in chunk))
+        for number, keys, numbers in batches(list(pending.items()), size):
+            unit_keys[number] = keys
+            yield Unit(number, tuple(numbers), tuple(sources[n - 1] for n in numbers))
 
     if pending:
         stop = threading.Event()

@@ -7,9 +7,14 @@ backend raises :class:`~evalkit.errors.EvalkitError` naming the unit when it can
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
-__all__ = ["Unit", "UnitResult", "segment_ranges"]
+__all__ = ["Unit", "UnitResult", "batches", "segment_ranges"]
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,14 @@ class UnitResult:
     latency_s: float | None
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+
+
+def batches(items: Sequence[tuple[K, V]], size: int) -> Iterator[tuple[int, list[K], list[V]]]:
+    """``(number, keys, values)`` of consecutive runs of ``size`` items, numbered from 1: how
+    the pending work of translators and external metrics is cut into units."""
+    for number, at in enumerate(range(0, len(items), size), 1):
+        chunk = items[at : at + size]
+        yield number, [k for k, _ in chunk], [v for _, v in chunk]
 
 
 def segment_ranges(numbers: tuple[int, ...], limit: int = 4) -> str:
