@@ -367,3 +367,13 @@ min = 0.1
     assert gate.returncode == 0, gate.stderr
     assert "comet" in gate.stdout
     assert (tmp_path / "calls").read_text().splitlines() == ["run 8"]  # served from the cache
+
+
+def test_a_metric_table_sets_one_kind_and_only_its_keys(tmp_path: Path) -> None:
+    suite = tmp_path / "s.toml"
+    with pytest.raises(ConfigError, match="exactly one of 'command'"):
+        parse_metric_table("m", {"command": "s {hyp}", "endpoint": "http://h/v1"}, suite_path=suite)
+    with pytest.raises(ConfigError, match="key 'model' applies only to LLM-judge metrics"):
+        parse_metric_table("m", {"command": "s {hyp}", "model": "x"}, suite_path=suite)
+    with pytest.raises(ConfigError, match="unknown key 'batchsize'; allowed: "):
+        parse_metric_table("m", {"command": "s {hyp}", "batchsize": 2}, suite_path=suite)

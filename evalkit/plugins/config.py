@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..translators.config import _Checker
+from ..translators.config import _Checker, command_or_endpoint
 
 __all__ = [
     "COMMAND_PLACEHOLDERS",
@@ -186,19 +186,13 @@ def parse_metric_table(
     _check_name(name, path)
     if not isinstance(table, Mapping):
         raise ConfigError(f"[metrics.{name}] must be a table, got {table!r}", path)
-    has_command, has_endpoint = "command" in table, "endpoint" in table
-    if has_command == has_endpoint:
-        raise ConfigError(
-            f"{where} must set exactly one of 'command' (a scorer program) or 'endpoint' "
-            "(an OpenAI-compatible LLM judge)",
-            path,
-        )
-    allowed = _COMMAND_KEYS if has_command else _JUDGE_KEYS
-    unknown = sorted(set(table) - allowed)
-    if unknown:
-        raise ConfigError(
-            f"{where}: unknown key {unknown[0]!r}; allowed: {', '.join(sorted(allowed))}", path
-        )
+    has_command = command_or_endpoint(
+        where,
+        table,
+        path,
+        (_COMMAND_KEYS, "a scorer program", "command metrics"),
+        (_JUDGE_KEYS, "an OpenAI-compatible LLM judge", "LLM-judge metrics"),
+    )
     check = _Checker(where, path, table)
     higher = table.get("higher_is_better", True)
     if not isinstance(higher, bool):

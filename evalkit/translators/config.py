@@ -31,7 +31,13 @@ from typing import Any, Literal
 from ..errors import ConfigError
 from .prompt import DEFAULT_PROMPT, check_prompt
 
-__all__ = ["COMMAND_KEYS", "ENDPOINT_KEYS", "TranslatorConfig", "parse_translator"]
+__all__ = [
+    "COMMAND_KEYS",
+    "ENDPOINT_KEYS",
+    "TranslatorConfig",
+    "command_or_endpoint",
+    "parse_translator",
+]
 
 COMMAND_KEYS = frozenset({"command", "batch_size", "timeout", "version"})
 ENDPOINT_KEYS = frozenset(
@@ -125,6 +131,36 @@ class TranslatorConfig:
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+KindKeys = tuple[frozenset[str], str, str]
+"""A kind's allowed keys, what it is (for "exactly one of"), and what its keys apply to."""
+
+
+def command_or_endpoint(
+    where: str, table: Mapping[str, Any], path: Path, command: KindKeys, endpoint: KindKeys
+) -> bool:
+    """Whether a ``command``/``endpoint`` table (a translator, an external metric) is the
+    command kind, once exactly one of the two is set and every key belongs to that kind."""
+    has_command, has_endpoint = "command" in table, "endpoint" in table
+    if has_command == has_endpoint:
+        raise ConfigError(
+            f"{where} must set exactly one of 'command' ({command[1]}) or 'endpoint' "
+            f"({endpoint[1]})",
+            path,
+        )
+    (allowed, _, _), (other, _, other_label) = (
+        (command, endpoint) if has_command else (endpoint, command)
+    )
+    for key in sorted(table):
+        if key in allowed:
+            continue
+        if key in other:
+            raise ConfigError(f"{where}: key {key!r} applies only to {other_label}", path)
+        raise ConfigError(
+            f"{where}: unknown key {key!r}; allowed: {', '.join(sorted(allowed))}", path
+        )
+    return has_command
+
+
 def parse_translator(name: str, table: Mapping[str, Any], *, suite_path: Path) -> TranslatorConfig:
     """Validate one ``[testsets.systems.NAME]`` table; every problem is a ConfigError naming the
     suite file and the key."""
@@ -132,24 +168,13 @@ def parse_translator(name: str, table: Mapping[str, Any], *, suite_path: Path) -
     path = Path(suite_path)
     if not isinstance(table, Mapping):
         raise ConfigError(f"{where} must be a file name or a table, got {table!r}", path)
-    has_command, has_endpoint = "command" in table, "endpoint" in table
-    if has_command == has_endpoint:
-        raise ConfigError(
-            f"{where} must set exactly one of 'command' (a local translator) or 'endpoint' "
-            "(an OpenAI-compatible server)",
-            path,
-        )
-    allowed = COMMAND_KEYS if has_command else ENDPOINT_KEYS
-    for key in sorted(table):
-        if key in allowed:
-            continue
-        other = ENDPOINT_KEYS if has_command else COMMAND_KEYS
-        if key in other:
-            kind = "endpoint" if has_command else "command"
-            raise ConfigError(f"{where}: key {key!r} applies only to {kind} translators", path)
-        raise ConfigError(
-            f"{where}: unknown key {key!r}; allowed: {', '.join(sorted(allowed))}", path
-        )
+    has_command = command_or_endpoint(
+        where,
+        table,
+        path,
+        (COMMAND_KEYS, "a local translator", "command translators"),
+        (ENDPOINT_KEYS, "an OpenAI-compatible server", "endpoint translators"),
+    )
     check = _Checker(where, path, table)
     common: dict[str, Any] = {"version": check.text("version", optional=True)}
     if has_command:
